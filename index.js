@@ -1,0 +1,210 @@
+'use strict'
+// read-replica-manager: the public API. A thin facade over the native binding (binding.js, made
+// by `napi build`): argument checks, the singleton, pg-shaped results and clients.
+
+const native = require('./binding.js')
+const { prepareValue } = require('./lib/values')
+const { toResult } = require('./lib/result')
+
+const NOT_INITIALIZED = 'Read replica manager not initialized'
+const CLOSED = 'Read replica manager is closed'
+
+/** Native calls settle with a value or an Error instance; the latter is thrown here. */
+function unwrap(value) {
+  if (value instanceof Error) throw value
+  return value
+}
+
+function describe(value) {
+  if (value === null) return 'null'
+  if (Array.isArray(value)) return 'an array'
+  return typeof value === 'string' ? `the string ${JSON.stringify(value)}` : `a ${typeof value}`
+}
+
+function argumentError(message) {
+  const err = new TypeError(message)
+  err.code = 'ERR_INVALID_ARG_TYPE'
+  return err
+}
+
+/**
+ * Reads `query(text, values, options)` the way node-postgres does: `text` may be a query config
+ * object `{ text, values, rowMode }`. Returns `{ text, values, rowMode, route }` or throws.
+ */
+function readQueryArguments(method, text, values, options) {
+  let rowMode
+  if (text !== null && typeof text === 'object' && !Array.isArray(text)) {
+    const config = text
+    if (typeof config.text !== 'string') {
+      throw argumentError(`${method}(config): config.text must be a SQL string, got ${describe(config.text)}`)
+    }
+    text = config.text
+    if (values === undefined || typeof values === 'function') values = config.values
+    rowMode = config.rowMode
+  } else if (typeof text !== 'string') {
+    throw argumentError(
+      `${method}(text): text must be a SQL string or a query config { text, values }, got ${describe(text)}`,
+    )
+  }
+  if (typeof values === 'function' || typeof options === 'function') {
+    throw argumentError(`${method}() takes no callback: it returns a Promise`)
+  }
+  if (values === undefined || values === null) values = []
+  if (!Array.isArray(values)) {
+    throw argumentError(`${method}(text, values): values must be an array, got ${describe(values)}`)
+  }
+  if (rowMode !== undefined && rowMode !== 'array') {
+    throw argumentError(`${method}(config): config.rowMode must be 'array' when given, got ${describe(rowMode)}`)
+  }
+  let route = null
+  if (options !== undefined && options !== null) {
+    if (typeof options !== 'object') {
+      throw argumentError(`${method}(text, values, options): options must be an object, got ${describe(options)}`)
+    }
+    if (options.route !== undefined) {
+      if (options.route !== 'primary' && options.route !== 'replica') {
+        throw argumentError(
+          `${method}(text, values, options): options.route must be 'primary' or 'replica', got ${describe(options.route)}`,
+        )
+      }
+      route = options.route
+    }
+  }
+  return { text, values: values.map((v) => prepareValue(v)), rowMode, route }
+}
+
+/** A dedicated connection from `manager.getClient()`, released as with pg-pool. */
+class Client {
+  #native
+  #released = false
+
+  constructor(nativeClient) {
+    this.#native = nativeClient
+  }
+
+  /** Runs a statement on this connection as is: no routing; BEGIN / COMMIT are allowed. */
+  async query(text, values) {
+    if (this.#released) throw new Error('Client has already been released to the pool')
+    const args = readQueryArguments('client.query', text, values)
+    return toResult(unwrap(await this.#native.query(args.text, args.values)), args.rowMode)
+  }
+
+  /**
+   * Returns the connection to its pool; with an error (or `true`) the connection is closed
+   * instead. A transaction left open is rolled back first. A second release throws.
+   */
+  release(err) {
+    if (this.#released) {
+      throw new Error('Release called on client which has already been released to the pool.')
+    }
+    this.#released = true
+    this.#native.release(Boolean(err))
+  }
+}
+
+class ReadReplicaManager {
+  #native
+  #closed = false
+
+  constructor(nativeManager) {
+    this.#native = nativeManager
+  }
+
+  /** Routes `text` (reads to a healthy replica, everything else to the primary) and runs it. */
+  async query(text, values, options) {
+    if (this.#closed) throw closedError()
+    const args = readQueryArguments('query', text, values, options)
+    return toResult(unwrap(await this.#native.query(args.text, args.values, args.route)), args.rowMode)
+  }
+
+  /** A dedicated connection: `'read'` from a healthy replica, `'write'` from the primary. */
+  async getClient(kind = 'read') {
+    if (this.#closed) throw closedError()
+    if (kind !== 'read' && kind !== 'write') {
+      throw argumentError(`getClient(kind): kind must be 'read' or 'write', got ${describe(kind)}`)
+    }
+    return new Client(unwrap(await this.#native.getClient(kind)))
+  }
+
+  /** `{ replica_0: { host, port, database, healthy, lastHealthCheck, failureCount, responseTime }, … }` */
+  getReplicaStatus() {
+    return this.#native.status()
+  }
+
+  /** `{ readQueries, writeQueries, replicaFailovers, healthCheckFailures, replicaCount, replicaStatus }` */
+  getMetrics() {
+    return this.#native.metrics()
+  }
+
+  /** Stops health checks and closes every pool; later calls reject. */
+  async close() {
+    if (this.#closed) return
+    this.#closed = true
+    if (current === this) current = null
+    await this.#native.close()
+  }
+}
+
+function closedError() {
+  const err = new Error(CLOSED)
+  err.code = 'ERR_RRM_CLOSED'
+  return err
+}
+
+let current = null
+let starting = null
+
+/**
+ * Creates the manager (a singleton): validates the configs, runs a first health check of every
+ * replica, and resolves. A second call resolves to the manager already initialized.
+ */
+async function initializeReadReplicaManager(primaryConfig, replicaConfigs = [], options = {}) {
+  if (current) return current
+  if (starting) return starting
+  starting = (async () => {
+    if (primaryConfig === null || typeof primaryConfig !== 'object' || Array.isArray(primaryConfig)) {
+      throw argumentError(`primaryConfig must be an object, got ${describe(primaryConfig)}`)
+    }
+    if (replicaConfigs === undefined || replicaConfigs === null) replicaConfigs = []
+    if (!Array.isArray(replicaConfigs)) {
+      throw argumentError(`replicaConfigs must be an array, got ${describe(replicaConfigs)}`)
+    }
+    replicaConfigs.forEach((config, i) => {
+      if (config === null || typeof config !== 'object' || Array.isArray(config)) {
+        throw argumentError(`replicaConfigs[${i}] must be an object, got ${describe(config)}`)
+      }
+    })
+    if (options === undefined || options === null) options = {}
+    if (typeof options !== 'object' || Array.isArray(options)) {
+      throw argumentError(`options must be an object, got ${describe(options)}`)
+    }
+    const nativeManager = unwrap(native.createManager(primaryConfig, replicaConfigs, options))
+    await nativeManager.start()
+    current = new ReadReplicaManager(nativeManager)
+    return current
+  })()
+  try {
+    return await starting
+  } finally {
+    starting = null
+  }
+}
+
+/** The initialized manager; throws `Error('Read replica manager not initialized')` before. */
+function getReadReplicaManager() {
+  if (!current) throw new Error(NOT_INITIALIZED)
+  return current
+}
+
+/** Closes the manager, if any, and clears the singleton. */
+async function closeReadReplicaManager() {
+  const manager = current
+  current = null
+  if (manager) await manager.close()
+}
+
+exports.initializeReadReplicaManager = initializeReadReplicaManager
+exports.getReadReplicaManager = getReadReplicaManager
+exports.closeReadReplicaManager = closeReadReplicaManager
+exports.ReadReplicaManager = ReadReplicaManager
+exports.Client = Client

@@ -1,0 +1,128 @@
+//! The core's one error type, and the line between connection failures and SQL errors.
+
+use std::fmt;
+use std::io;
+
+use tokio_postgres::error::{DbError, SqlState};
+
+#[derive(Debug)]
+pub enum CoreError {
+    /// A config field, option or environment variable is invalid; the message names it.
+    Config(String),
+    /// A call argument is invalid; the message names it.
+    Argument(String),
+    /// The statement cannot run through `manager.query` (transaction control).
+    Rejected(String),
+    /// The manager (or the client) was closed or released before the call.
+    Closed(&'static str),
+    /// The server answered with an error.
+    Database(Box<DbError>),
+    /// The connection could not be made or was lost. `node` says where, without secrets.
+    Connection {
+        code: &'static str,
+        node: String,
+        message: String,
+    },
+}
+
+impl CoreError {
+    /// Whether a read that failed this way should be retried elsewhere and count against the
+    /// node's health: the connection failed, the server is shutting down or full, or a replica
+    /// cancelled the query on a recovery conflict. SQL errors are the caller's.
+    pub fn is_connection_failure(&self) -> bool {
+        match self {
+            CoreError::Connection { .. } => true,
+            CoreError::Database(db) => is_connection_sqlstate(db),
+            _ => false,
+        }
+    }
+
+    /// Wraps a driver error that happened on `node` (a display name such as `replica_0
+    /// (127.0.0.1:5433)`).
+    pub fn from_driver(err: tokio_postgres::Error, node: &str) -> CoreError {
+        match err.as_db_error() {
+            Some(db) => CoreError::Database(Box::new(db.clone())),
+            None => CoreError::Connection {
+                code: connection_code(&err),
+                node: node.to_string(),
+                message: err.to_string(),
+            },
+        }
+    }
+
+    pub fn from_pool(err: deadpool_postgres::PoolError, node: &str) -> CoreError {
+        use deadpool_postgres::PoolError;
+        match err {
+            PoolError::Backend(e) => CoreError::from_driver(e, node),
+            PoolError::Timeout(kind) => CoreError::Connection {
+                code: "ETIMEDOUT",
+                node: node.to_string(),
+                message: format!("timed out waiting for a connection ({kind:?})"),
+            },
+            PoolError::Closed => CoreError::Closed("Read replica manager is closed"),
+            other => CoreError::Connection {
+                code: "ECONNREFUSED",
+                node: node.to_string(),
+                message: other.to_string(),
+            },
+        }
+    }
+}
+
+fn is_connection_sqlstate(db: &DbError) -> bool {
+    let code = db.code();
+    code.code().starts_with("08")
+        || *code == SqlState::ADMIN_SHUTDOWN
+        || *code == SqlState::CRASH_SHUTDOWN
+        || *code == SqlState::CANNOT_CONNECT_NOW
+        || *code == SqlState::TOO_MANY_CONNECTIONS
+        || ((*code == SqlState::T_R_SERIALIZATION_FAILURE || *code == SqlState::QUERY_CANCELED)
+            && db.message().contains("conflict with recovery"))
+}
+
+/// A node-style error code (as `net` reports them) for a driver error without a server error.
+fn connection_code(err: &tokio_postgres::Error) -> &'static str {
+    let mut source = std::error::Error::source(err);
+    while let Some(e) = source {
+        if let Some(io) = e.downcast_ref::<io::Error>() {
+            return match io.kind() {
+                io::ErrorKind::ConnectionRefused => "ECONNREFUSED",
+                io::ErrorKind::TimedOut => "ETIMEDOUT",
+                io::ErrorKind::HostUnreachable => "EHOSTUNREACH",
+                io::ErrorKind::NetworkUnreachable => "ENETUNREACH",
+                io::ErrorKind::AddrNotAvailable => "EADDRNOTAVAIL",
+                io::ErrorKind::BrokenPipe => "EPIPE",
+                io::ErrorKind::ConnectionAborted => "ECONNABORTED",
+                io::ErrorKind::NotFound => "ENOTFOUND",
+                _ if io.to_string().contains("lookup address") => "ENOTFOUND",
+                _ => "ECONNRESET",
+            };
+        }
+        source = e.source();
+    }
+    if err.to_string().contains("timeout") {
+        "ETIMEDOUT"
+    } else {
+        // Closed connections and protocol failures: the socket is gone either way.
+        "ECONNRESET"
+    }
+}
+
+impl fmt::Display for CoreError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            CoreError::Config(m) | CoreError::Argument(m) | CoreError::Rejected(m) => {
+                f.write_str(m)
+            }
+            CoreError::Closed(m) => f.write_str(m),
+            CoreError::Database(db) => f.write_str(db.message()),
+            CoreError::Connection {
+                code,
+                node,
+                message,
+            } => write!(f, "{code}: connection to {node} failed: {message}"),
+        }
+    }
+}
+
+impl std::error::Error for CoreError {}

@@ -1,0 +1,107 @@
+//! `NativeClient`: one checked-out connection for `getClient`, with pg-pool's release rules.
+
+use std::sync::Arc;
+
+use deadpool_postgres::Object;
+use napi::Result;
+use napi_derive::napi;
+
+use super::error::Settled;
+use crate::core::cluster::{Checkout, Cluster};
+use crate::core::command;
+use crate::core::error::CoreError;
+use crate::core::lexer::tokenize;
+use crate::core::node::QueryOutput;
+use crate::core::router::transaction_effect;
+use crate::core::values::Param;
+
+#[napi]
+pub struct NativeClient {
+    cluster: Arc<Cluster>,
+    replica: Option<usize>,
+    state: Arc<tokio::sync::Mutex<ClientState>>,
+}
+
+struct ClientState {
+    conn: Option<Object>,
+    /// Whether a transaction may be open, so release can end it before the connection is reused.
+    in_transaction: bool,
+}
+
+impl Drop for ClientState {
+    /// A client dropped (garbage-collected) without release: never pool a connection that may
+    /// hold an open transaction.
+    fn drop(&mut self) {
+        if let Some(conn) = self.conn.take() {
+            if self.in_transaction {
+                drop(Object::take(conn));
+            }
+        }
+    }
+}
+
+impl NativeClient {
+    pub fn new(cluster: Arc<Cluster>, checkout: Checkout) -> NativeClient {
+        NativeClient {
+            cluster,
+            replica: checkout.replica,
+            state: Arc::new(tokio::sync::Mutex::new(ClientState {
+                conn: Some(checkout.conn),
+                in_transaction: false,
+            })),
+        }
+    }
+}
+
+#[napi]
+impl NativeClient {
+    /// Runs `text` as is on this client's connection: no routing, transaction control allowed.
+    #[napi(
+        ts_args_type = "text: string, values: Array<string | Buffer | null>",
+        ts_return_type = "Promise<RawResult | Error>"
+    )]
+    pub async fn query(&self, text: String, values: Vec<Param>) -> Result<Settled<QueryOutput>> {
+        let mut state = self.state.lock().await;
+        let Some(conn) = state.conn.as_ref() else {
+            return Ok(Settled(Err(CoreError::Closed(
+                "Client has already been released to the pool",
+            ))));
+        };
+        let tokens = tokenize(&text);
+        let command = command::derive(&tokens);
+        let node = self.cluster.node(self.replica);
+        let outcome = node.run_on(conn, &text, &values, &command).await;
+        let effect = transaction_effect(&tokens);
+        match &outcome {
+            Ok(_) => state.in_transaction = effect.unwrap_or(state.in_transaction),
+            Err(e) => {
+                // After a failed transaction statement the state is unknown: assume open.
+                state.in_transaction |= effect.is_some();
+                if let (true, Some(i)) = (e.is_connection_failure(), self.replica) {
+                    self.cluster.replica_connection_failed(i);
+                }
+            }
+        }
+        Ok(Settled(outcome))
+    }
+
+    /// Returns the connection to its pool (rolling back a transaction left open), or closes it
+    /// when `destroy` is set, as pg-pool's `release(err)` does.
+    #[napi(catch_unwind)]
+    pub fn release(&self, destroy: bool) {
+        let state = self.state.clone();
+        napi::bindgen_prelude::spawn(async move {
+            let mut state = state.lock().await;
+            let Some(conn) = state.conn.take() else {
+                return;
+            };
+            let discard = destroy
+                || conn.is_closed()
+                || (state.in_transaction && conn.simple_query("ROLLBACK").await.is_err());
+            if discard {
+                drop(Object::take(conn));
+            }
+            state.in_transaction = false;
+        });
+    }
+}

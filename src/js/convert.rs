@@ -1,0 +1,227 @@
+//! JS values ⇄ core values: config objects and parameters in, results and status out.
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use napi::bindgen_prelude::{FromNapiValue, ToNapiValue, TypeName, ValidateNapiValue};
+use napi::{sys, Error, Result, Status, ValueType};
+
+use super::raw::{RawEnv, RawValue};
+use crate::core::cluster::ReplicaStatus;
+use crate::core::config::{ConfigValue, Fields};
+use crate::core::metrics::MetricsSnapshot;
+use crate::core::node::QueryOutput;
+use crate::core::values::{Param, Value};
+
+/// A plain JS object read as config fields.
+pub struct JsFields(pub Fields);
+
+impl TypeName for JsFields {
+    fn type_name() -> &'static str {
+        "object"
+    }
+    fn value_type() -> ValueType {
+        ValueType::Object
+    }
+}
+impl ValidateNapiValue for JsFields {}
+
+impl FromNapiValue for JsFields {
+    unsafe fn from_napi_value(env: sys::napi_env, value: sys::napi_value) -> Result<Self> {
+        let env = RawEnv(env);
+        let names = env.property_names(value)?;
+        let mut fields = Vec::new();
+        for i in 0..env.array_len(names)? {
+            let key = env.element(names, i)?;
+            let v = env.property(value, key)?;
+            let v = match env.type_of(v)? {
+                sys::ValueType::napi_undefined => continue,
+                sys::ValueType::napi_null => ConfigValue::Null,
+                sys::ValueType::napi_boolean => ConfigValue::Bool(env.get_bool(v)?),
+                sys::ValueType::napi_number => ConfigValue::Number(env.get_number(v)?),
+                sys::ValueType::napi_string => ConfigValue::String(env.get_string(v)?),
+                sys::ValueType::napi_function => ConfigValue::Other("function"),
+                _ if env.is_array(v)? => ConfigValue::Other("array"),
+                _ => ConfigValue::Other("object"),
+            };
+            fields.push((env.get_string(key)?, v));
+        }
+        Ok(JsFields(fields))
+    }
+}
+
+impl TypeName for Param {
+    fn type_name() -> &'static str {
+        "string | Buffer | null"
+    }
+    fn value_type() -> ValueType {
+        ValueType::Unknown
+    }
+}
+impl ValidateNapiValue for Param {}
+
+/// Parameters arrive already prepared by the facade (pg's `prepareValue`): null, string or Buffer.
+impl FromNapiValue for Param {
+    unsafe fn from_napi_value(env: sys::napi_env, value: sys::napi_value) -> Result<Self> {
+        let env = RawEnv(env);
+        match env.type_of(value)? {
+            sys::ValueType::napi_null | sys::ValueType::napi_undefined => Ok(Param::Null),
+            sys::ValueType::napi_string => Ok(Param::Text(env.get_string(value)?)),
+            _ if env.is_buffer(value)? => Ok(Param::Binary(env.buffer_bytes(value)?)),
+            _ => Err(Error::new(
+                Status::InvalidArg,
+                "a prepared parameter must be a string, a Buffer or null",
+            )),
+        }
+    }
+}
+
+fn value_to_js(env: RawEnv, value: &Value) -> Result<RawValue> {
+    match value {
+        Value::Null => env.null(),
+        Value::Bool(b) => env.boolean(*b),
+        Value::Number(n) => env.number(*n),
+        Value::Text(s) | Value::Json(s) => env.string(s),
+        // pg gives ±Infinity (numbers) for infinite timestamps.
+        Value::Instant(ms) if ms.is_infinite() => env.number(*ms),
+        Value::Instant(ms) => env.date(*ms),
+        // Read as local time by the facade, which knows the process's time zone.
+        Value::LocalTime(ms) => env.number(*ms),
+        Value::Bytes(b) => env.buffer(b),
+        Value::Array(items) => {
+            let array = env.array(items.len())?;
+            for (i, item) in items.iter().enumerate() {
+                env.set_element(array, i as u32, value_to_js(env, item)?)?;
+            }
+            Ok(array)
+        }
+    }
+}
+
+/// `{ command, rowCount, oid, fields, columns }`; the facade turns columns into rows.
+impl ToNapiValue for QueryOutput {
+    unsafe fn to_napi_value(env: sys::napi_env, val: Self) -> Result<sys::napi_value> {
+        let env = RawEnv(env);
+        let out = env.object()?;
+        env.set_str(out, "command", &val.command)?;
+        env.set_opt_number(out, "rowCount", val.row_count.map(|n| n as f64))?;
+        env.set_opt_number(out, "oid", val.oid.map(f64::from))?;
+        let fields = env.array(val.fields.len())?;
+        for (i, f) in val.fields.iter().enumerate() {
+            let field = env.object()?;
+            env.set_str(field, "name", &f.name)?;
+            env.set_number(field, "tableID", f.table_id.into())?;
+            env.set_number(field, "columnID", f.column_id.into())?;
+            env.set_number(field, "dataTypeID", f.type_id.into())?;
+            env.set_number(field, "dataTypeSize", f.type_size.into())?;
+            env.set_number(field, "dataTypeModifier", f.type_modifier.into())?;
+            env.set_str(field, "format", "text")?;
+            env.set_element(fields, i as u32, field)?;
+        }
+        env.set(out, "fields", fields)?;
+        let columns = env.array(val.columns.len())?;
+        for (c, column) in val.columns.iter().enumerate() {
+            let array = env.array(column.len())?;
+            for (r, value) in column.iter().enumerate() {
+                env.set_element(array, r as u32, value_to_js(env, value)?)?;
+            }
+            env.set_element(columns, c as u32, array)?;
+        }
+        env.set(out, "columns", columns)?;
+        Ok(out)
+    }
+}
+
+/// The guide's `getReplicaStatus()` object: `{ replica_0: { host, port, … }, … }`.
+pub struct StatusReport(pub Vec<ReplicaStatus>);
+
+impl ToNapiValue for StatusReport {
+    unsafe fn to_napi_value(env: sys::napi_env, val: Self) -> Result<sys::napi_value> {
+        status_to_js(RawEnv(env), &val.0)
+    }
+}
+
+fn status_to_js(env: RawEnv, replicas: &[ReplicaStatus]) -> Result<RawValue> {
+    let out = env.object()?;
+    for r in replicas {
+        let entry = env.object()?;
+        env.set_str(entry, "host", &r.host)?;
+        env.set_number(entry, "port", r.port.into())?;
+        env.set_str(entry, "database", &r.database)?;
+        env.set(entry, "healthy", env.boolean(r.health.healthy)?)?;
+        let last = match r.health.last_check {
+            Some(t) => env.string(&iso8601(t))?,
+            None => env.null()?,
+        };
+        env.set(entry, "lastHealthCheck", last)?;
+        env.set_number(entry, "failureCount", r.health.failure_count.into())?;
+        env.set_opt_number(
+            entry,
+            "responseTime",
+            r.health.response_time.map(|d| d.as_millis() as f64),
+        )?;
+        env.set(out, &r.name, entry)?;
+    }
+    Ok(out)
+}
+
+/// The guide's `getMetrics()` object.
+pub struct MetricsReport {
+    pub counters: MetricsSnapshot,
+    pub replicas: Vec<ReplicaStatus>,
+}
+
+impl ToNapiValue for MetricsReport {
+    unsafe fn to_napi_value(env: sys::napi_env, val: Self) -> Result<sys::napi_value> {
+        let env = RawEnv(env);
+        let out = env.object()?;
+        let c = val.counters;
+        env.set_number(out, "readQueries", c.read_queries as f64)?;
+        env.set_number(out, "writeQueries", c.write_queries as f64)?;
+        env.set_number(out, "replicaFailovers", c.replica_failovers as f64)?;
+        env.set_number(out, "healthCheckFailures", c.health_check_failures as f64)?;
+        env.set_number(out, "replicaCount", val.replicas.len() as f64)?;
+        env.set(out, "replicaStatus", status_to_js(env, &val.replicas)?)?;
+        Ok(out)
+    }
+}
+
+/// `2024-01-01T00:00:00.000Z`, as JavaScript's `Date#toISOString` writes it.
+pub fn iso8601(t: SystemTime) -> String {
+    let ms = t
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64);
+    let (days, ms_of_day) = (ms.div_euclid(86_400_000), ms.rem_euclid(86_400_000));
+    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}.{:03}Z",
+        ms_of_day / 3_600_000,
+        ms_of_day / 60_000 % 60,
+        ms_of_day / 1000 % 60,
+        ms_of_day % 1000
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    /// ISO strings match `new Date(ms).toISOString()` across leap years and month ends.
+    #[test]
+    fn iso8601_matches_js() {
+        let at = |ms: u64| iso8601(UNIX_EPOCH + Duration::from_millis(ms));
+        assert_eq!(at(0), "1970-01-01T00:00:00.000Z");
+        assert_eq!(at(1_704_067_200_000), "2024-01-01T00:00:00.000Z");
+        assert_eq!(at(1_709_208_000_123), "2024-02-29T12:00:00.123Z");
+        assert_eq!(at(951_782_399_999), "2000-02-28T23:59:59.999Z");
+    }
+}

@@ -1,0 +1,76 @@
+//! The one place a core error becomes a JS error object.
+//!
+//! Native calls settle with either their value or an `Error` instance built here ([`Settled`]);
+//! the JS facade throws the latter, so every rejection carries node-postgres's fields.
+
+use napi::bindgen_prelude::ToNapiValue;
+use napi::{sys, Result};
+use tokio_postgres::error::ErrorPosition;
+
+use super::raw::{RawEnv, RawValue};
+use crate::core::error::CoreError;
+
+/// A native call's outcome: its value, or the JS error for it.
+pub struct Settled<T>(pub std::result::Result<T, CoreError>);
+
+impl<T: ToNapiValue> ToNapiValue for Settled<T> {
+    unsafe fn to_napi_value(env: sys::napi_env, val: Self) -> Result<sys::napi_value> {
+        match val.0 {
+            Ok(value) => T::to_napi_value(env, value),
+            Err(e) => to_js_error(RawEnv(env), &e),
+        }
+    }
+}
+
+/// Builds the JS error for `err`: pg's `DatabaseError` fields for server errors, a `code` such
+/// as `ECONNREFUSED` for connection failures, a `TypeError` for bad arguments or config.
+pub fn to_js_error(env: RawEnv, err: &CoreError) -> Result<RawValue> {
+    let message = err.to_string();
+    match err {
+        CoreError::Config(_) | CoreError::Argument(_) => env.error(&message, true),
+        CoreError::Rejected(_) => {
+            let e = env.error(&message, false)?;
+            env.set_str(e, "code", "ERR_RRM_TRANSACTION_CONTROL")?;
+            Ok(e)
+        }
+        CoreError::Closed(_) => {
+            let e = env.error(&message, false)?;
+            env.set_str(e, "code", "ERR_RRM_CLOSED")?;
+            Ok(e)
+        }
+        CoreError::Connection { code, .. } => {
+            let e = env.error(&message, false)?;
+            env.set_str(e, "code", code)?;
+            Ok(e)
+        }
+        CoreError::Database(db) => {
+            let e = env.error(db.message(), false)?;
+            // pg-protocol's DatabaseError: name 'error', every field present, absent ones undefined.
+            env.set_str(e, "name", "error")?;
+            env.set_str(e, "severity", db.severity())?;
+            env.set_str(e, "code", db.code().code())?;
+            env.set_opt_str(e, "detail", db.detail())?;
+            env.set_opt_str(e, "hint", db.hint())?;
+            let (position, internal_position, internal_query) = match db.position() {
+                Some(ErrorPosition::Original(p)) => (Some(p.to_string()), None, None),
+                Some(ErrorPosition::Internal { position, query }) => {
+                    (None, Some(position.to_string()), Some(query.as_str()))
+                }
+                None => (None, None, None),
+            };
+            env.set_opt_str(e, "position", position.as_deref())?;
+            env.set_opt_str(e, "internalPosition", internal_position.as_deref())?;
+            env.set_opt_str(e, "internalQuery", internal_query)?;
+            env.set_opt_str(e, "where", db.where_())?;
+            env.set_opt_str(e, "schema", db.schema())?;
+            env.set_opt_str(e, "table", db.table())?;
+            env.set_opt_str(e, "column", db.column())?;
+            env.set_opt_str(e, "dataType", db.datatype())?;
+            env.set_opt_str(e, "constraint", db.constraint())?;
+            env.set_opt_str(e, "file", db.file())?;
+            env.set_opt_str(e, "line", db.line().map(|l| l.to_string()).as_deref())?;
+            env.set_opt_str(e, "routine", db.routine())?;
+            Ok(e)
+        }
+    }
+}

@@ -1,0 +1,121 @@
+//! `NativeManager`: the JS handle on a cluster; the facade's `ReadReplicaManager` wraps it.
+
+use std::sync::Arc;
+
+use napi::Result;
+use napi_derive::napi;
+
+use super::client::NativeClient;
+use super::convert::{JsFields, MetricsReport, StatusReport};
+use super::error::Settled;
+use crate::core::checker;
+use crate::core::cluster::{ClientKind, Cluster};
+use crate::core::config::{parse_node, parse_options};
+use crate::core::error::CoreError;
+use crate::core::node::QueryOutput;
+use crate::core::router::Target;
+use crate::core::values::Param;
+
+#[napi]
+pub struct NativeManager {
+    cluster: Arc<Cluster>,
+}
+
+/// Validates the configs and builds the pools (no connection yet); `start()` connects.
+#[napi(
+    catch_unwind,
+    ts_args_type = "primary: object, replicas: object[], options: object",
+    ts_return_type = "NativeManager | Error"
+)]
+pub fn create_manager(
+    primary: JsFields,
+    replicas: Vec<JsFields>,
+    options: JsFields,
+) -> Settled<NativeManager> {
+    let env = |name: &str| std::env::var(name).ok();
+    let build = || -> std::result::Result<NativeManager, CoreError> {
+        let primary = parse_node("primaryConfig", &primary.0, &env)?;
+        let replicas = replicas
+            .iter()
+            .enumerate()
+            .map(|(i, r)| parse_node(&format!("replicaConfigs[{i}]"), &r.0, &env))
+            .collect::<std::result::Result<Vec<_>, _>>()?;
+        let options = parse_options(&options.0, &env)?;
+        Ok(NativeManager {
+            cluster: Cluster::new(primary, replicas, options),
+        })
+    };
+    Settled(build())
+}
+
+#[napi]
+impl NativeManager {
+    /// First health check of every replica, pool warm-up, then the background tasks.
+    #[napi]
+    pub async fn start(&self) -> Result<()> {
+        checker::start(&self.cluster).await;
+        Ok(())
+    }
+
+    #[napi(
+        ts_args_type = "text: string, values: Array<string | Buffer | null>, route?: string | null",
+        ts_return_type = "Promise<RawResult | Error>"
+    )]
+    pub async fn query(
+        &self,
+        text: String,
+        values: Vec<Param>,
+        route: Option<String>,
+    ) -> Result<Settled<QueryOutput>> {
+        let route = match route.as_deref() {
+            None => None,
+            Some("primary") => Some(Target::Primary),
+            Some("replica") => Some(Target::Replica),
+            Some(other) => {
+                return Ok(Settled(Err(CoreError::Argument(format!(
+                    "options.route must be 'primary' or 'replica', got {other:?}"
+                )))))
+            }
+        };
+        Ok(Settled(self.cluster.query(&text, &values, route).await))
+    }
+
+    #[napi(
+        ts_args_type = "kind: 'read' | 'write'",
+        ts_return_type = "Promise<NativeClient | Error>"
+    )]
+    pub async fn get_client(&self, kind: String) -> Result<Settled<NativeClient>> {
+        let kind = match kind.as_str() {
+            "read" => ClientKind::Read,
+            "write" => ClientKind::Write,
+            other => {
+                return Ok(Settled(Err(CoreError::Argument(format!(
+                    "getClient(kind): kind must be 'read' or 'write', got {other:?}"
+                )))))
+            }
+        };
+        let checkout = self.cluster.checkout(kind).await;
+        Ok(Settled(
+            checkout.map(|c| NativeClient::new(self.cluster.clone(), c)),
+        ))
+    }
+
+    #[napi(catch_unwind, ts_return_type = "Record<string, ReplicaStatus>")]
+    pub fn status(&self) -> StatusReport {
+        StatusReport(self.cluster.replica_status())
+    }
+
+    #[napi(catch_unwind, ts_return_type = "Metrics")]
+    pub fn metrics(&self) -> MetricsReport {
+        MetricsReport {
+            counters: self.cluster.metrics(),
+            replicas: self.cluster.replica_status(),
+        }
+    }
+
+    #[napi]
+    pub async fn close(&self) -> Result<()> {
+        self.cluster.close().await;
+        Ok(())
+    }
+}
