@@ -1,0 +1,91 @@
+// The guide's Express backend: initializes the manager from the guide's environment variables
+// exactly as the guide does, and serves its /health/replicas route plus a read and a write route.
+//
+//   DB_HOST=… DB_PORT=… DB_NAME=… DB_USER=… DB_PASSWORD=… DB_REPLICAS='[…]' node server.mjs
+//
+// `npm run demo` starts a local primary + 2 replicas and runs this with their settings.
+import express from 'express'
+import {
+  initializeReadReplicaManager,
+  getReadReplicaManager,
+  closeReadReplicaManager,
+} from 'read-replica-manager'
+
+// --- from the guide: Initialize Read Replica Manager ---
+const primaryConfig = {
+  host: process.env.DB_HOST,
+  port: parseInt(process.env.DB_PORT),
+  database: process.env.DB_NAME,
+  user: process.env.DB_USER,
+  password: process.env.DB_PASSWORD,
+};
+
+const replicaConfigs = process.env.DB_REPLICAS
+  ? JSON.parse(process.env.DB_REPLICAS)
+  : [];
+
+const replicaManager = await initializeReadReplicaManager(primaryConfig, replicaConfigs);
+// --- end of the guide's sample ---
+
+await replicaManager.query(
+  'CREATE TABLE IF NOT EXISTS users (id serial PRIMARY KEY, name text)',
+)
+
+const app = express()
+app.use(express.json())
+
+// --- from the guide: Health Check Endpoint ---
+app.get('/health/replicas', (req, res) => {
+  const manager = getReadReplicaManager();
+  const status = manager.getReplicaStatus();
+  const metrics = manager.getMetrics();
+  
+  res.json({
+    status: 'ok',
+    replicas: status,
+    metrics: metrics
+  });
+});
+// --- end of the guide's sample ---
+
+// A read: routed to a replica. `served_by` shows which server answered.
+app.get('/users/:id', async (req, res) => {
+  const manager = getReadReplicaManager()
+  const result = await manager.query(
+    'SELECT id, name, inet_server_port() AS served_by FROM users WHERE id = $1',
+    [req.params.id],
+  )
+  if (result.rowCount === 0) return res.status(404).json({ error: 'not found' })
+  res.json(result.rows[0])
+})
+
+// A write: routed to the primary.
+app.post('/users', async (req, res) => {
+  const name = req.body?.name
+  if (typeof name !== 'string' || name.length === 0) {
+    return res.status(400).json({ error: 'body must be JSON with a non-empty "name"' })
+  }
+  const manager = getReadReplicaManager()
+  const result = await manager.query(
+    'INSERT INTO users (name) VALUES ($1) RETURNING id, name, inet_server_port() AS served_by',
+    [name],
+  )
+  res.status(201).json(result.rows[0])
+})
+
+// Database errors become JSON with their SQLSTATE; nothing else about the server leaks.
+app.use((err, req, res, next) => {
+  res.status(err.code === '22P02' ? 400 : 500).json({ error: err.message, code: err.code })
+})
+
+const server = app.listen(Number(process.env.PORT ?? 3000), '127.0.0.1', () => {
+  const { port } = server.address()
+  console.log(`read-replica-manager example listening on http://127.0.0.1:${port}`)
+})
+
+async function shutdown() {
+  server.close()
+  await closeReadReplicaManager()
+}
+process.once('SIGINT', shutdown)
+process.once('SIGTERM', shutdown)
