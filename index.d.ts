@@ -1,0 +1,142 @@
+// Types for read-replica-manager's public API (index.js). The native binding's own types are
+// generated into binding.d.ts by `napi build`.
+
+/** A node's connection settings, as node-postgres takes them. */
+export interface NodeConfig {
+  host?: string
+  port?: number | string
+  database?: string
+  user?: string
+  password?: string
+  /** `postgres://user:pass@host:port/db` or `key=value` pairs; its settings win over the fields. */
+  connectionString?: string
+  /** TLS is not supported by this version: only `false` (or leaving it out) is accepted. */
+  ssl?: false
+  application_name?: string
+  /** Milliseconds; sent as the session's `statement_timeout`. */
+  statement_timeout?: number
+  keepAlive?: boolean
+}
+
+/** Manager options. Each defaults to its environment variable, then to the value shown. */
+export interface ManagerOptions {
+  /** Connections per pool (one pool per node). DB_POOL_MAX, 10. */
+  max?: number
+  /** Connections opened at start and kept when idle. DB_POOL_MIN, 0. */
+  min?: number
+  /** Connect timeout and pool wait limit, ms. DB_POOL_CONNECT_TIMEOUT, 30000. */
+  connectionTimeoutMillis?: number
+  /** Idle connections above `min` close after this long, ms. DB_POOL_IDLE, 10000. */
+  idleTimeoutMillis?: number
+  /** Time between replica health checks, ms. REPLICA_HEALTH_CHECK_INTERVAL, 30000. */
+  healthCheckInterval?: number
+  /** Limit for one health check, ms. 5000. */
+  healthCheckTimeout?: number
+  /** Consecutive failures (checks or connection failures of queries) that eject a replica. 3. */
+  failureThreshold?: number
+}
+
+export interface QueryOptions {
+  /** Overrides the router for this statement. */
+  route?: 'primary' | 'replica'
+}
+
+/** node-postgres's query config object. */
+export interface QueryConfig {
+  text: string
+  values?: unknown[]
+  rowMode?: 'array'
+  name?: string
+}
+
+/** node-postgres's `FieldDef`. */
+export interface FieldDef {
+  name: string
+  tableID: number
+  columnID: number
+  dataTypeID: number
+  dataTypeSize: number
+  dataTypeModifier: number
+  format: 'text'
+}
+
+/** node-postgres's `QueryResult`. */
+export interface QueryResult<R = any> {
+  command: string
+  rowCount: number | null
+  oid: number | null
+  rows: R[]
+  fields: FieldDef[]
+  rowAsArray: boolean
+}
+
+/** A SQL error from the server carries node-postgres's DatabaseError fields. */
+export interface DatabaseError extends Error {
+  name: 'error'
+  severity: string
+  /** SQLSTATE, e.g. '23505'; connection failures carry 'ECONNREFUSED' and the like. */
+  code: string
+  detail?: string
+  hint?: string
+  position?: string
+  internalPosition?: string
+  internalQuery?: string
+  where?: string
+  schema?: string
+  table?: string
+  column?: string
+  dataType?: string
+  constraint?: string
+  file?: string
+  line?: string
+  routine?: string
+}
+
+export interface ReplicaStatus {
+  host: string
+  port: number
+  database: string
+  healthy: boolean
+  /** ISO-8601, null before the first check. */
+  lastHealthCheck: string | null
+  failureCount: number
+  /** Milliseconds the last passing check took; null before one passed. */
+  responseTime: number | null
+}
+
+export interface Metrics {
+  readQueries: number
+  writeQueries: number
+  replicaFailovers: number
+  healthCheckFailures: number
+  replicaCount: number
+  replicaStatus: Record<string, ReplicaStatus>
+}
+
+/** A dedicated connection; statements run as given (no routing), transactions allowed. */
+export declare class Client {
+  private constructor()
+  query<R = any>(text: string | QueryConfig, values?: unknown[]): Promise<QueryResult<R>>
+  /** Back to the pool; with an error (or true) the connection is closed instead. */
+  release(err?: Error | boolean): void
+}
+
+export declare class ReadReplicaManager {
+  private constructor()
+  query<R = any>(text: string | QueryConfig, values?: unknown[], options?: QueryOptions): Promise<QueryResult<R>>
+  getClient(kind?: 'read' | 'write'): Promise<Client>
+  getReplicaStatus(): Record<string, ReplicaStatus>
+  getMetrics(): Metrics
+  close(): Promise<void>
+}
+
+export declare function initializeReadReplicaManager(
+  primaryConfig: NodeConfig,
+  replicaConfigs?: NodeConfig[],
+  options?: ManagerOptions,
+): Promise<ReadReplicaManager>
+
+/** Throws `Error('Read replica manager not initialized')` before initialization. */
+export declare function getReadReplicaManager(): ReadReplicaManager
+
+export declare function closeReadReplicaManager(): Promise<void>
