@@ -7,7 +7,7 @@ import { once } from 'node:events'
 import { fileURLToPath } from 'node:url'
 import express from 'express'
 import { initializeReadReplicaManager, getReadReplicaManager, closeReadReplicaManager } from 'read-replica-manager'
-import { clusterEnv, REPLICA_PORTS, PASSWORD } from './helpers.mjs'
+import { clusterEnv, replicated, REPLICA_PORTS, PASSWORD } from './helpers.mjs'
 
 after(() => closeReadReplicaManager())
 
@@ -33,6 +33,7 @@ test("the guide's samples run unchanged", { timeout: 60_000 }, async () => {
   {
     const m = getReadReplicaManager()
     await m.query('CREATE TABLE IF NOT EXISTS users (id serial PRIMARY KEY, name text)')
+    await replicated(m) // the guide's reads below go to replicas
   }
   const userId = 1
   const userName = 'guide-user'

@@ -39,8 +39,9 @@ bindir() {
 BIN="$(bindir)"
 
 # Run a server binary as the postgres user when we are root (initdb refuses root).
+# From /, since the caller's folder may be closed to the postgres user (every path is absolute).
 as_pg() {
-  if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
+  if [ "$(id -u)" = 0 ]; then (cd / && runuser -u postgres -- "$@"); else "$@"; fi
 }
 
 data_root() {

@@ -12,15 +12,21 @@ use tokio_postgres::NoTls;
 use super::cluster::Cluster;
 use super::error::CoreError;
 
-/// Runs the first health check of every replica (bounded by the check timeout), opens the
-/// pools' minimum connections, then starts the background tasks.
+/// Runs the first health check of every replica (bounded by the check timeout), then starts the
+/// background tasks. The pools' minimum connections open in the background, so that a node
+/// that is slow to connect never holds up initialization.
 pub async fn start(cluster: &Arc<Cluster>) {
-    tokio::join!(check_all(cluster), warm_pools(cluster));
+    check_all(cluster).await;
+    let weak = Arc::downgrade(cluster);
+    let warm = tokio::spawn(async move {
+        if let Some(c) = weak.upgrade() {
+            warm_pools(&c).await;
+        }
+    });
     let health = tokio::spawn(health_loop(Arc::downgrade(cluster)));
     let reaper = tokio::spawn(idle_reaper(Arc::downgrade(cluster)));
     let mut tasks = cluster.tasks.lock().unwrap_or_else(|e| e.into_inner());
-    tasks.push(health);
-    tasks.push(reaper);
+    tasks.extend([warm, health, reaper]);
 }
 
 async fn health_loop(cluster: Weak<Cluster>) {

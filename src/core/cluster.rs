@@ -114,15 +114,14 @@ impl Cluster {
         };
         let command = command::derive(&tokens);
         match target {
-            Target::Reject => Err(CoreError::Rejected(format!(
-                "{} cannot run through manager.query(): consecutive queries may use different \
-                 connections. Run transactions on a dedicated client: \
-                 const client = await manager.getClient('write'), then client.query('BEGIN') … \
-                 client.query('COMMIT') and client.release()",
-                tokens.first().map_or("Transaction control".into(), |t| t
-                    .text
-                    .to_ascii_uppercase())
-            ))),
+            Target::Reject => Err(CoreError::Rejected(
+                "Transaction control (BEGIN, COMMIT, ROLLBACK, SAVEPOINT, …) cannot run through \
+                 manager.query(): consecutive queries may use different connections. Run the \
+                 transaction on a dedicated client: const client = await \
+                 manager.getClient('write'); await client.query('BEGIN'); … await \
+                 client.query('COMMIT'); client.release()"
+                    .into(),
+            )),
             Target::Primary => {
                 self.metrics.write();
                 self.primary.run(sql, params, &command).await

@@ -17,6 +17,9 @@ pub enum CoreError {
     Closed(&'static str),
     /// The server answered with an error.
     Database(Box<DbError>),
+    /// Every connection of the node's pool stayed busy for the whole wait limit. The node is
+    /// not at fault, so this neither fails over nor counts against its health.
+    PoolExhausted { node: String, waited_ms: u128 },
     /// The connection could not be made or was lost. `node` says where, without secrets.
     Connection {
         code: &'static str,
@@ -50,14 +53,23 @@ impl CoreError {
         }
     }
 
-    pub fn from_pool(err: deadpool_postgres::PoolError, node: &str) -> CoreError {
+    /// Wraps a pool error; `wait` is the pool's wait limit, for the message.
+    pub fn from_pool(
+        err: deadpool_postgres::PoolError,
+        node: &str,
+        wait: std::time::Duration,
+    ) -> CoreError {
         use deadpool_postgres::PoolError;
         match err {
             PoolError::Backend(e) => CoreError::from_driver(e, node),
-            PoolError::Timeout(kind) => CoreError::Connection {
+            PoolError::Timeout(deadpool_postgres::TimeoutType::Wait) => CoreError::PoolExhausted {
+                node: node.to_string(),
+                waited_ms: wait.as_millis(),
+            },
+            PoolError::Timeout(_) => CoreError::Connection {
                 code: "ETIMEDOUT",
                 node: node.to_string(),
-                message: format!("timed out waiting for a connection ({kind:?})"),
+                message: "timed out connecting".into(),
             },
             PoolError::Closed => CoreError::Closed("Read replica manager is closed"),
             other => CoreError::Connection {
@@ -116,6 +128,11 @@ impl fmt::Display for CoreError {
             }
             CoreError::Closed(m) => f.write_str(m),
             CoreError::Database(db) => f.write_str(db.message()),
+            CoreError::PoolExhausted { node, waited_ms } => write!(
+                f,
+                "timeout exceeded when trying to connect: every connection to {node} stayed busy \
+                 for {waited_ms} ms (raise options.max or connectionTimeoutMillis)"
+            ),
             CoreError::Connection {
                 code,
                 node,

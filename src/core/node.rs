@@ -77,10 +77,10 @@ impl Node {
     }
 
     pub async fn connection(&self) -> Result<Object, CoreError> {
-        self.pool
-            .get()
-            .await
-            .map_err(|e| CoreError::from_pool(e, &self.label))
+        self.pool.get().await.map_err(|e| {
+            let wait = self.pool.timeouts().wait.unwrap_or_default();
+            CoreError::from_pool(e, &self.label, wait)
+        })
     }
 
     /// Checks out a connection and runs one statement on it.

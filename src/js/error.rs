@@ -38,6 +38,11 @@ pub fn to_js_error(env: RawEnv, err: &CoreError) -> Result<RawValue> {
             env.set_str(e, "code", "ERR_RRM_CLOSED")?;
             Ok(e)
         }
+        CoreError::PoolExhausted { .. } => {
+            let e = env.error(&message, false)?;
+            env.set_str(e, "code", "ETIMEDOUT")?;
+            Ok(e)
+        }
         CoreError::Connection { code, .. } => {
             let e = env.error(&message, false)?;
             env.set_str(e, "code", code)?;
