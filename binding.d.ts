@@ -20,6 +20,8 @@ export declare class NativeClient {
 }
 
 export declare class NativeManager {
+  /** Classifies `sql` with this manager's write functions. */
+  classify(sql: string): { route: 'replica' | 'primary' | 'reject', reason: string }
   /** First health check of every replica, pool warm-up, then the background tasks. */
   start(): Promise<void>
   query(text: string, values: Array<string | Buffer | null>, route?: string | null): Promise<RawResult | Error>
@@ -28,6 +30,12 @@ export declare class NativeManager {
   metrics(): Metrics
   close(): Promise<void>
 }
+
+/**
+ * Classifies `sql` with the default write functions, plus `write_functions`, minus
+ * `read_only_functions`, as the facade's `classifyQuery` exposes it.
+ */
+export declare function classifyQuery(sql: string, writeFunctions?: Array<string> | undefined | null, readOnlyFunctions?: Array<string> | undefined | null): { route: 'replica' | 'primary' | 'reject', reason: string }
 
 /** Validates the configs and builds the pools (no connection yet); `start()` connects. */
 export declare function createManager(primary: object, replicas: object[], options: object): NativeManager | Error

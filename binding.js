@@ -837,4 +837,5 @@ module.exports.__napiBindingTarget = __napiStampBindingTarget(nativeBinding, __n
 module.exports = nativeBinding
 module.exports.NativeClient = nativeBinding.NativeClient
 module.exports.NativeManager = nativeBinding.NativeManager
+module.exports.classifyQuery = nativeBinding.classifyQuery
 module.exports.createManager = nativeBinding.createManager

@@ -34,6 +34,34 @@ export interface ManagerOptions {
   healthCheckTimeout?: number
   /** Consecutive failures (checks or connection failures of queries) that eject a replica. 3. */
   failureThreshold?: number
+  /** Functions whose call sends a query to the primary, added to the defaults (nextval, …). */
+  writeFunctions?: string[]
+  /** Functions removed from the write-function list. */
+  readOnlyFunctions?: string[]
+}
+
+export type RouteReason =
+  | 'select'
+  | 'cte-read'
+  | 'show'
+  | 'explain'
+  | 'multi-statement-read'
+  | 'write'
+  | 'data-modifying-cte'
+  | 'locking-clause'
+  | 'select-into'
+  | 'write-function'
+  | 'explain-analyze-write'
+  | 'multi-statement-write'
+  | 'unrecognised'
+  | 'empty'
+  | 'transaction-control'
+  | 'override-primary'
+  | 'override-replica'
+
+export interface Classification {
+  route: 'replica' | 'primary' | 'reject'
+  reason: RouteReason
 }
 
 export interface QueryOptions {
@@ -111,6 +139,10 @@ export interface Metrics {
   healthCheckFailures: number
   replicaCount: number
   replicaStatus: Record<string, ReplicaStatus>
+  /** Reads a replica refused as writes (SQLSTATE 25006), then run on the primary. */
+  misroutedReads: number
+  /** Statements routed, by reason. */
+  routes: Record<RouteReason, number>
 }
 
 /** A dedicated connection; statements run as given (no routing), transactions allowed. */
@@ -125,10 +157,18 @@ export declare class ReadReplicaManager {
   private constructor()
   query<R = any>(text: string | QueryConfig, values?: unknown[], options?: QueryOptions): Promise<QueryResult<R>>
   getClient(kind?: 'read' | 'write'): Promise<Client>
+  /** Where this manager would send `sql`, and why. */
+  classifyQuery(sql: string): Classification
   getReplicaStatus(): Record<string, ReplicaStatus>
   getMetrics(): Metrics
   close(): Promise<void>
 }
+
+/** Where the router sends `sql`, and why. No connection is made. */
+export declare function classifyQuery(
+  sql: string,
+  options?: { writeFunctions?: string[]; readOnlyFunctions?: string[] },
+): Classification
 
 export declare function initializeReadReplicaManager(
   primaryConfig: NodeConfig,

@@ -126,6 +126,12 @@ class ReadReplicaManager {
     return new Client(unwrap(await this.#native.getClient(kind)))
   }
 
+  /** Where this manager would send `sql`, and why: `{ route: 'replica' | 'primary' | 'reject', reason }`. */
+  classifyQuery(sql) {
+    if (typeof sql !== 'string') throw argumentError(`classifyQuery(sql): sql must be a string, got ${describe(sql)}`)
+    return this.#native.classify(sql)
+  }
+
   /** `{ replica_0: { host, port, database, healthy, lastHealthCheck, failureCount, responseTime }, … }` */
   getReplicaStatus() {
     return this.#native.status()
@@ -203,8 +209,27 @@ async function closeReadReplicaManager() {
   if (manager) await manager.close()
 }
 
+/**
+ * Where the router sends `sql`, and why: `{ route: 'replica' | 'primary' | 'reject', reason }`.
+ * `options.writeFunctions` / `readOnlyFunctions` adjust the write-function list as the manager
+ * options of the same names do. Pure: no connection is made.
+ */
+function classifyQuery(sql, options = {}) {
+  if (typeof sql !== 'string') throw argumentError(`classifyQuery(sql): sql must be a string, got ${describe(sql)}`)
+  const list = (key) => {
+    const value = options?.[key]
+    if (value === undefined || value === null) return null
+    if (!Array.isArray(value) || !value.every((name) => typeof name === 'string')) {
+      throw argumentError(`classifyQuery(sql, options): options.${key} must be an array of function names`)
+    }
+    return value
+  }
+  return native.classifyQuery(sql, list('writeFunctions'), list('readOnlyFunctions'))
+}
+
 exports.initializeReadReplicaManager = initializeReadReplicaManager
 exports.getReadReplicaManager = getReadReplicaManager
 exports.closeReadReplicaManager = closeReadReplicaManager
+exports.classifyQuery = classifyQuery
 exports.ReadReplicaManager = ReadReplicaManager
 exports.Client = Client

@@ -18,7 +18,7 @@ function newestSource() {
       newest = Math.max(newest, stat.mtimeMs)
     }
   }
-  for (const entry of ['src', 'Cargo.toml', 'Cargo.lock', 'build.rs']) {
+  for (const entry of ['src', 'core/src', 'core/Cargo.toml', 'Cargo.toml', 'Cargo.lock', 'build.rs']) {
     const file = path.join(root, entry)
     if (fs.existsSync(file)) visit(file)
   }

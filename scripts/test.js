@@ -11,7 +11,7 @@ const root = path.resolve(__dirname, '..')
 const run = (cmd, args) => spawnSync(cmd, args, { cwd: root, stdio: 'inherit' }).status
 
 ensureBuilt()
-let status = run('cargo', ['test', '--quiet'])
+let status = run('cargo', ['test', '--workspace', '--quiet'])
 if (status === 0) {
   const started = ensureCluster(2)
   try {

@@ -1,9 +1,12 @@
 //! read-replica-manager: PostgreSQL read/write routing over a primary and streaming replicas,
-//! as a Node.js addon. `core` is plain Rust; `js` is the napi binding over it.
+//! as a Node.js addon. The `read-replica-core` crate (core/) is plain Rust; `js` is the napi
+//! binding over it.
 
 #![deny(clippy::all)]
 
-pub mod core;
+/// The core crate, under the name the binding uses for it.
+pub(crate) use read_replica_core as core;
+
 mod js;
 
 /// The addon's own tokio runtime: one worker per core (at most 4), named for profiles.

@@ -2,18 +2,17 @@
 
 use std::sync::Arc;
 
-use deadpool_postgres::Object;
+use crate::core::deadpool_postgres::Object;
 use napi::Result;
 use napi_derive::napi;
 
+use super::convert::{params, JsParam, JsResult};
 use super::error::Settled;
 use crate::core::cluster::{Checkout, Cluster};
 use crate::core::command;
 use crate::core::error::CoreError;
 use crate::core::lexer::tokenize;
-use crate::core::node::QueryOutput;
 use crate::core::router::transaction_effect;
-use crate::core::values::Param;
 
 #[napi]
 pub struct NativeClient {
@@ -60,7 +59,7 @@ impl NativeClient {
         ts_args_type = "text: string, values: Array<string | Buffer | null>",
         ts_return_type = "Promise<RawResult | Error>"
     )]
-    pub async fn query(&self, text: String, values: Vec<Param>) -> Result<Settled<QueryOutput>> {
+    pub async fn query(&self, text: String, values: Vec<JsParam>) -> Result<Settled<JsResult>> {
         let mut state = self.state.lock().await;
         let Some(conn) = state.conn.as_ref() else {
             return Ok(Settled(Err(CoreError::Closed(
@@ -70,7 +69,7 @@ impl NativeClient {
         let tokens = tokenize(&text);
         let command = command::derive(&tokens);
         let node = self.cluster.node(self.replica);
-        let outcome = node.run_on(conn, &text, &values, &command).await;
+        let outcome = node.run_on(conn, &text, &params(values), &command).await;
         let effect = transaction_effect(&tokens);
         match &outcome {
             Ok(_) => state.in_transaction = effect.unwrap_or(state.in_transaction),
@@ -82,7 +81,7 @@ impl NativeClient {
                 }
             }
         }
-        Ok(Settled(outcome))
+        Ok(Settled(outcome.map(JsResult)))
     }
 
     /// Returns the connection to its pool (rolling back a transaction left open), or closes it

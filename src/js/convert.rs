@@ -10,6 +10,7 @@ use crate::core::cluster::ReplicaStatus;
 use crate::core::config::{ConfigValue, Fields};
 use crate::core::metrics::MetricsSnapshot;
 use crate::core::node::QueryOutput;
+use crate::core::router::{Reason, Route};
 use crate::core::values::{Param, Value};
 
 /// A plain JS object read as config fields.
@@ -33,23 +34,42 @@ impl FromNapiValue for JsFields {
         for i in 0..env.array_len(names)? {
             let key = env.element(names, i)?;
             let v = env.property(value, key)?;
-            let v = match env.type_of(v)? {
-                sys::ValueType::napi_undefined => continue,
-                sys::ValueType::napi_null => ConfigValue::Null,
-                sys::ValueType::napi_boolean => ConfigValue::Bool(env.get_bool(v)?),
-                sys::ValueType::napi_number => ConfigValue::Number(env.get_number(v)?),
-                sys::ValueType::napi_string => ConfigValue::String(env.get_string(v)?),
-                sys::ValueType::napi_function => ConfigValue::Other("function"),
-                _ if env.is_array(v)? => ConfigValue::Other("array"),
-                _ => ConfigValue::Other("object"),
-            };
-            fields.push((env.get_string(key)?, v));
+            if let Some(v) = config_value(env, v, true)? {
+                fields.push((env.get_string(key)?, v));
+            }
         }
         Ok(JsFields(fields))
     }
 }
 
-impl TypeName for Param {
+/// One JS value as config sees it; `None` for undefined. Arrays are read one level deep.
+fn config_value(env: RawEnv, v: RawValue, read_arrays: bool) -> Result<Option<ConfigValue>> {
+    Ok(Some(match env.type_of(v)? {
+        sys::ValueType::napi_undefined => return Ok(None),
+        sys::ValueType::napi_null => ConfigValue::Null,
+        sys::ValueType::napi_boolean => ConfigValue::Bool(env.get_bool(v)?),
+        sys::ValueType::napi_number => ConfigValue::Number(env.get_number(v)?),
+        sys::ValueType::napi_string => ConfigValue::String(env.get_string(v)?),
+        sys::ValueType::napi_function => ConfigValue::Other("function"),
+        _ if env.is_array(v)? && read_arrays => {
+            let mut items = Vec::new();
+            for i in 0..env.array_len(v)? {
+                let item = env.element(v, i)?;
+                items.push(
+                    config_value(env, item, false)?.unwrap_or(ConfigValue::Other("undefined")),
+                );
+            }
+            ConfigValue::List(items)
+        }
+        _ if env.is_array(v)? => ConfigValue::Other("array"),
+        _ => ConfigValue::Other("object"),
+    }))
+}
+
+/// One query parameter from JS.
+pub struct JsParam(pub Param);
+
+impl TypeName for JsParam {
     fn type_name() -> &'static str {
         "string | Buffer | null"
     }
@@ -57,22 +77,27 @@ impl TypeName for Param {
         ValueType::Unknown
     }
 }
-impl ValidateNapiValue for Param {}
+impl ValidateNapiValue for JsParam {}
 
 /// Parameters arrive already prepared by the facade (pg's `prepareValue`): null, string or Buffer.
-impl FromNapiValue for Param {
+impl FromNapiValue for JsParam {
     unsafe fn from_napi_value(env: sys::napi_env, value: sys::napi_value) -> Result<Self> {
         let env = RawEnv(env);
         match env.type_of(value)? {
-            sys::ValueType::napi_null | sys::ValueType::napi_undefined => Ok(Param::Null),
-            sys::ValueType::napi_string => Ok(Param::Text(env.get_string(value)?)),
-            _ if env.is_buffer(value)? => Ok(Param::Binary(env.buffer_bytes(value)?)),
+            sys::ValueType::napi_null | sys::ValueType::napi_undefined => Ok(JsParam(Param::Null)),
+            sys::ValueType::napi_string => Ok(JsParam(Param::Text(env.get_string(value)?))),
+            _ if env.is_buffer(value)? => Ok(JsParam(Param::Binary(env.buffer_bytes(value)?))),
             _ => Err(Error::new(
                 Status::InvalidArg,
                 "a prepared parameter must be a string, a Buffer or null",
             )),
         }
     }
+}
+
+/// Unwraps parameters read from JS.
+pub fn params(values: Vec<JsParam>) -> Vec<Param> {
+    values.into_iter().map(|p| p.0).collect()
 }
 
 fn value_to_js(env: RawEnv, value: &Value) -> Result<RawValue> {
@@ -97,10 +122,13 @@ fn value_to_js(env: RawEnv, value: &Value) -> Result<RawValue> {
     }
 }
 
-/// `{ command, rowCount, oid, fields, columns }`; the facade turns columns into rows.
-impl ToNapiValue for QueryOutput {
+/// A result for JS: `{ command, rowCount, oid, fields, columns }`; the facade makes the rows.
+pub struct JsResult(pub QueryOutput);
+
+impl ToNapiValue for JsResult {
     unsafe fn to_napi_value(env: sys::napi_env, val: Self) -> Result<sys::napi_value> {
         let env = RawEnv(env);
+        let val = val.0;
         let out = env.object()?;
         env.set_str(out, "command", &val.command)?;
         env.set_opt_number(out, "rowCount", val.row_count.map(|n| n as f64))?;
@@ -127,6 +155,20 @@ impl ToNapiValue for QueryOutput {
             env.set_element(columns, c as u32, array)?;
         }
         env.set(out, "columns", columns)?;
+        Ok(out)
+    }
+}
+
+/// `classifyQuery()`'s answer: `{ route: 'replica' | 'primary' | 'reject', reason }`.
+pub struct JsRoute(pub Route);
+
+impl ToNapiValue for JsRoute {
+    unsafe fn to_napi_value(env: sys::napi_env, val: Self) -> Result<sys::napi_value> {
+        let env = RawEnv(env);
+        let val = val.0;
+        let out = env.object()?;
+        env.set_str(out, "route", val.target.as_str())?;
+        env.set_str(out, "reason", val.reason.as_str())?;
         Ok(out)
     }
 }
@@ -181,6 +223,12 @@ impl ToNapiValue for MetricsReport {
         env.set_number(out, "healthCheckFailures", c.health_check_failures as f64)?;
         env.set_number(out, "replicaCount", val.replicas.len() as f64)?;
         env.set(out, "replicaStatus", status_to_js(env, &val.replicas)?)?;
+        env.set_number(out, "misroutedReads", c.misrouted_reads as f64)?;
+        let routes = env.object()?;
+        for (reason, count) in Reason::ALL.iter().zip(c.routes) {
+            env.set_number(routes, reason.as_str(), count as f64)?;
+        }
+        env.set(out, "routes", routes)?;
         Ok(out)
     }
 }

@@ -3,9 +3,9 @@
 //! Native calls settle with either their value or an `Error` instance built here ([`Settled`]);
 //! the JS facade throws the latter, so every rejection carries node-postgres's fields.
 
+use crate::core::tokio_postgres::error::ErrorPosition;
 use napi::bindgen_prelude::ToNapiValue;
 use napi::{sys, Result};
-use tokio_postgres::error::ErrorPosition;
 
 use super::raw::{RawEnv, RawValue};
 use crate::core::error::CoreError;

@@ -6,15 +6,13 @@ use napi::Result;
 use napi_derive::napi;
 
 use super::client::NativeClient;
-use super::convert::{JsFields, MetricsReport, StatusReport};
+use super::convert::{params, JsFields, JsParam, JsResult, JsRoute, MetricsReport, StatusReport};
 use super::error::Settled;
 use crate::core::checker;
 use crate::core::cluster::{ClientKind, Cluster};
 use crate::core::config::{parse_node, parse_options};
 use crate::core::error::CoreError;
-use crate::core::node::QueryOutput;
-use crate::core::router::Target;
-use crate::core::values::Param;
+use crate::core::router::{Router, Target};
 
 #[napi]
 pub struct NativeManager {
@@ -48,8 +46,37 @@ pub fn create_manager(
     Settled(build())
 }
 
+/// Classifies `sql` with the default write functions, plus `write_functions`, minus
+/// `read_only_functions`, as the facade's `classifyQuery` exposes it.
+#[napi(
+    catch_unwind,
+    ts_return_type = "{ route: 'replica' | 'primary' | 'reject', reason: string }"
+)]
+pub fn classify_query(
+    sql: String,
+    write_functions: Option<Vec<String>>,
+    read_only_functions: Option<Vec<String>>,
+) -> JsRoute {
+    JsRoute(
+        Router::new(
+            &write_functions.unwrap_or_default(),
+            &read_only_functions.unwrap_or_default(),
+        )
+        .classify(&sql),
+    )
+}
+
 #[napi]
 impl NativeManager {
+    /// Classifies `sql` with this manager's write functions.
+    #[napi(
+        catch_unwind,
+        ts_return_type = "{ route: 'replica' | 'primary' | 'reject', reason: string }"
+    )]
+    pub fn classify(&self, sql: String) -> JsRoute {
+        JsRoute(self.cluster.router.classify(&sql))
+    }
+
     /// First health check of every replica, pool warm-up, then the background tasks.
     #[napi]
     pub async fn start(&self) -> Result<()> {
@@ -64,9 +91,9 @@ impl NativeManager {
     pub async fn query(
         &self,
         text: String,
-        values: Vec<Param>,
+        values: Vec<JsParam>,
         route: Option<String>,
-    ) -> Result<Settled<QueryOutput>> {
+    ) -> Result<Settled<JsResult>> {
         let route = match route.as_deref() {
             None => None,
             Some("primary") => Some(Target::Primary),
@@ -77,7 +104,8 @@ impl NativeManager {
                 )))))
             }
         };
-        Ok(Settled(self.cluster.query(&text, &values, route).await))
+        let outcome = self.cluster.query(&text, &params(values), route).await;
+        Ok(Settled(outcome.map(JsResult)))
     }
 
     #[napi(

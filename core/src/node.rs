@@ -7,10 +7,10 @@ use tokio_postgres::error::SqlState;
 use tokio_postgres::types::ToSql;
 use tokio_postgres::NoTls;
 
-use super::command::{Command, Counts};
-use super::config::{NodeConfig, Options};
-use super::error::CoreError;
-use super::values::{decode, type_size, Param, Raw, Value};
+use crate::command::{Command, Counts};
+use crate::config::{NodeConfig, Options};
+use crate::error::CoreError;
+use crate::values::{decode, type_size, Param, Raw, Value};
 
 /// Statements cached per connection before the cache is emptied, so that applications that
 /// build SQL text with literals cannot grow it without bound.

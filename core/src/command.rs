@@ -1,8 +1,8 @@
 //! node-postgres's `command`, `rowCount` and `oid` for a statement, derived from its text,
 //! because tokio-postgres does not expose the server's command tag.
 
-use super::lexer::{Token, TokenKind};
-use super::router::main_statement_word;
+use crate::lexer::{Token, TokenKind};
+use crate::router::main_statement_word;
 
 /// Which numbers the statement's command tag carries (see pg's `Result.addCommandComplete`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -76,7 +76,7 @@ fn creates_from_query(body: &[Token<'_>]) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::core::lexer::tokenize;
+    use crate::lexer::tokenize;
 
     fn cmd(sql: &str) -> (String, Counts) {
         let c = derive(&tokenize(sql));

@@ -9,8 +9,8 @@ use std::time::{Duration, Instant};
 use futures_util::future::join_all;
 use tokio_postgres::NoTls;
 
-use super::cluster::Cluster;
-use super::error::CoreError;
+use crate::cluster::Cluster;
+use crate::error::CoreError;
 
 /// Runs the first health check of every replica (bounded by the check timeout), then starts the
 /// background tasks. The pools' minimum connections open in the background, so that a node

@@ -40,6 +40,11 @@ impl CoreError {
         }
     }
 
+    /// A replica refused the statement as a write (SQLSTATE 25006, read_only_sql_transaction).
+    pub fn is_read_only_refusal(&self) -> bool {
+        matches!(self, CoreError::Database(db) if *db.code() == SqlState::READ_ONLY_SQL_TRANSACTION)
+    }
+
     /// Wraps a driver error that happened on `node` (a display name such as `replica_0
     /// (127.0.0.1:5433)`).
     pub fn from_driver(err: tokio_postgres::Error, node: &str) -> CoreError {

@@ -8,16 +8,16 @@ use std::time::SystemTime;
 use deadpool_postgres::Object;
 use tokio::task::JoinHandle;
 
-use super::balancer::RoundRobin;
-use super::command::{self, Command};
-use super::config::{NodeConfig, Options};
-use super::error::CoreError;
-use super::health::{HealthState, SharedHealth, Transition};
-use super::lexer::tokenize;
-use super::metrics::{Metrics, MetricsSnapshot};
-use super::node::{Node, QueryOutput};
-use super::router::{classify_tokens, Target};
-use super::values::Param;
+use crate::balancer::RoundRobin;
+use crate::command::{self, Command};
+use crate::config::{NodeConfig, Options};
+use crate::error::CoreError;
+use crate::health::{HealthState, SharedHealth, Transition};
+use crate::lexer::tokenize;
+use crate::metrics::{Metrics, MetricsSnapshot};
+use crate::node::{Node, QueryOutput};
+use crate::router::{Reason, Route, Router, Target};
+use crate::values::Param;
 
 pub struct Replica {
     pub node: Node,
@@ -32,6 +32,7 @@ pub struct Cluster {
     pub replicas: Vec<Replica>,
     pub options: Options,
     pub metrics: Metrics,
+    pub router: Router,
     balancer: RoundRobin,
     closed: AtomicBool,
     /// Background tasks (health loop, idle reaper), aborted on close.
@@ -79,6 +80,7 @@ impl Cluster {
         Arc::new(Cluster {
             primary: Node::new("primary".into(), primary, &options),
             replicas,
+            router: Router::new(&options.write_functions, &options.read_only_functions),
             options,
             metrics: Metrics::default(),
             balancer: RoundRobin::default(),
@@ -108,12 +110,20 @@ impl Cluster {
     ) -> Result<QueryOutput, CoreError> {
         self.ensure_open()?;
         let tokens = tokenize(sql);
-        let target = match route_override {
-            Some(target) => target,
-            None => classify_tokens(&tokens).target,
+        let route = match route_override {
+            Some(Target::Replica) => Route {
+                target: Target::Replica,
+                reason: Reason::OverrideReplica,
+            },
+            Some(_) => Route {
+                target: Target::Primary,
+                reason: Reason::OverridePrimary,
+            },
+            None => self.router.classify_tokens(&tokens),
         };
         let command = command::derive(&tokens);
-        match target {
+        self.metrics.route(route.reason);
+        match route.target {
             Target::Reject => Err(CoreError::Rejected(
                 "Transaction control (BEGIN, COMMIT, ROLLBACK, SAVEPOINT, …) cannot run through \
                  manager.query(): consecutive queries may use different connections. Run the \
@@ -147,6 +157,9 @@ impl Cluster {
                     self.replica_connection_failed(i);
                     self.metrics.failover();
                 }
+                // The replica refused a write the router took for a read (a function the
+                // write-function list does not know): it changed nothing, so run it where it can.
+                Err(e) if e.is_read_only_refusal() => self.metrics.misrouted_read(),
                 done => return done,
             },
             None if !self.replicas.is_empty() => self.metrics.failover(),

@@ -7,7 +7,7 @@
 use std::str::FromStr;
 use std::time::Duration;
 
-use super::error::CoreError;
+use crate::error::CoreError;
 
 /// One JavaScript value, as far as configuration cares.
 #[derive(Debug, Clone, PartialEq)]
@@ -16,7 +16,9 @@ pub enum ConfigValue {
     Bool(bool),
     Number(f64),
     String(String),
-    /// Anything else (object, array, function, …), by its JS type name.
+    /// An array, element by element.
+    List(Vec<ConfigValue>),
+    /// Anything else (object, function, …), by its JS type name.
     Other(&'static str),
 }
 
@@ -27,6 +29,7 @@ impl ConfigValue {
             ConfigValue::Bool(b) => b.to_string(),
             ConfigValue::Number(n) => format_number(*n),
             ConfigValue::String(s) => format!("the string {s:?}"),
+            ConfigValue::List(_) => "an array".into(),
             ConfigValue::Other(kind) => format!("a value of type {kind}"),
         }
     }
@@ -62,6 +65,10 @@ pub struct Options {
     pub health_check_interval: Duration,
     pub health_check_timeout: Duration,
     pub failure_threshold: u32,
+    /// Added to the router's default write functions.
+    pub write_functions: Vec<String>,
+    /// Removed from the router's write functions.
+    pub read_only_functions: Vec<String>,
 }
 
 impl Default for Options {
@@ -74,6 +81,8 @@ impl Default for Options {
             health_check_interval: Duration::from_millis(30_000),
             health_check_timeout: Duration::from_millis(5_000),
             failure_threshold: 3,
+            write_functions: Vec::new(),
+            read_only_functions: Vec::new(),
         }
     }
 }
@@ -346,11 +355,23 @@ pub fn parse_options(
             (spec.apply)(&mut options, v);
         }
     }
+    for (key, list) in [
+        ("writeFunctions", &mut options.write_functions),
+        ("readOnlyFunctions", &mut options.read_only_functions),
+    ] {
+        if let Some((_, value)) = fields.iter().find(|(k, _)| k == key) {
+            *list = function_names(key, value)?;
+        }
+    }
     if let Some((key, _)) = fields
         .iter()
-        .find(|(k, _)| !OPTIONS.iter().any(|s| s.key == k))
+        .find(|(k, _)| !OPTIONS.iter().any(|s| s.key == k) && !LIST_OPTIONS.contains(&k.as_str()))
     {
-        let known: Vec<_> = OPTIONS.iter().map(|s| s.key).collect();
+        let known: Vec<_> = OPTIONS
+            .iter()
+            .map(|s| s.key)
+            .chain(LIST_OPTIONS.iter().copied())
+            .collect();
         return Err(CoreError::Config(format!(
             "options.{key} is not a known option (known: {})",
             known.join(", ")
@@ -363,6 +384,44 @@ pub fn parse_options(
         )));
     }
     Ok(options)
+}
+
+const LIST_OPTIONS: &[&str] = &["writeFunctions", "readOnlyFunctions"];
+
+/// A list of function names, each `name` or `schema.name`, made of identifier characters.
+fn function_names(key: &str, value: &ConfigValue) -> Result<Vec<String>, CoreError> {
+    let ConfigValue::List(items) = value else {
+        return Err(CoreError::Config(format!(
+            "options.{key} must be an array of function names, got {}",
+            value.describe()
+        )));
+    };
+    items
+        .iter()
+        .enumerate()
+        .map(|(i, item)| match item {
+            ConfigValue::String(name) if is_function_name(name) => Ok(name.clone()),
+            other => Err(CoreError::Config(format!(
+                "options.{key}[{i}] must be a function name such as \"my_fn\" or \"app.my_fn\", got {}",
+                other.describe()
+            ))),
+        })
+        .collect()
+}
+
+fn is_function_name(name: &str) -> bool {
+    let part = |p: &str| {
+        !p.is_empty()
+            && !p.starts_with(|c: char| c.is_ascii_digit())
+            && p.chars()
+                .all(|c| c.is_alphanumeric() || c == '_' || c == '$')
+    };
+    let mut parts = name.split('.');
+    match (parts.next(), parts.next(), parts.next()) {
+        (Some(f), None, _) => part(f),
+        (Some(schema), Some(f), None) => part(schema) && part(f),
+        _ => false,
+    }
 }
 
 fn whole_number(n: f64, min: f64) -> Option<f64> {
@@ -498,6 +557,32 @@ mod tests {
             &no_env,
         ));
         assert!(e.contains("options.healthcheckInterval"), "{e}");
+    }
+
+    /// Function lists are validated name by name.
+    #[test]
+    fn function_lists() {
+        let list = |names: &[&str]| ConfigValue::List(names.iter().map(|n| s(n)).collect());
+        let o = parse_options(
+            &fields(&[
+                ("writeFunctions", list(&["audit.log_event", "bump"])),
+                ("readOnlyFunctions", list(&["set_config"])),
+            ]),
+            &no_env,
+        )
+        .unwrap();
+        assert_eq!(o.write_functions, vec!["audit.log_event", "bump"]);
+        assert_eq!(o.read_only_functions, vec!["set_config"]);
+        let e = err(parse_options(
+            &fields(&[("writeFunctions", list(&["ok", "drop table x"]))]),
+            &no_env,
+        ));
+        assert!(e.contains("options.writeFunctions[1]"), "{e}");
+        let e = err(parse_options(
+            &fields(&[("writeFunctions", s("nextval"))]),
+            &no_env,
+        ));
+        assert!(e.contains("must be an array"), "{e}");
     }
 
     /// Options override environment variables, which override defaults; bad env values are named.

@@ -1,0 +1,19 @@
+//! The Rust core of read-replica-manager: configuration, routing, balancing, health, pools and
+//! values. No Node-API here: the addon crate at the repository root is the binding.
+
+pub mod balancer;
+pub mod checker;
+pub mod cluster;
+pub mod command;
+pub mod config;
+pub mod error;
+pub mod health;
+pub mod lexer;
+pub mod metrics;
+pub mod node;
+pub mod router;
+pub mod values;
+
+// The drivers, for the binding to name their types without depending on them twice.
+pub use deadpool_postgres;
+pub use tokio_postgres;
