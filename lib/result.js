@@ -5,10 +5,19 @@
 const { parsers } = require('./values')
 
 /**
- * @param {{ command: string, rowCount: number | null, oid: number | null, fields: object[], columns: unknown[][] }} raw
+ * One native reply: a result, or an array of results for a multi-statement text (as pg).
+ * @param {object | object[]} reply
  * @param {'array' | undefined} rowMode
  */
-function toResult(raw, rowMode) {
+function toResult(reply, rowMode) {
+  return Array.isArray(reply) ? reply.map((raw) => toOneResult(raw, rowMode)) : toOneResult(reply, rowMode)
+}
+
+/**
+ * @param {{ command: string | null, rowCount: number | null, oid: number | null, fields: object[], columns: unknown[][] }} raw
+ * @param {'array' | undefined} rowMode
+ */
+function toOneResult(raw, rowMode) {
   const { fields, columns } = raw
   const width = fields.length
   for (let c = 0; c < width; c++) {

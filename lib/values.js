@@ -1,10 +1,13 @@
 'use strict'
+const parseInterval = require('postgres-interval')
+
 // Parameters out and JS-side value parsing in, exactly as node-postgres 8 does them.
 //
 // Parameters are prepared here as pg's `prepareValue` prepares them (text, or a Buffer for binary),
 // so the server parses them the same way. Most result values arrive from Rust in their final
-// form; the few whose JS form depends on the process (local time zone) or is cheapest made by V8
-// (JSON.parse) are finished here, chosen by type OID.
+// form; the few whose JS form depends on the process (local time zone), is cheapest made by V8
+// (JSON.parse) or is a class of pg's own (PostgresInterval, from the package pg uses) are
+// finished here, chosen by type OID.
 
 /** Turns one query parameter into what node-postgres sends: null, a string, or a Buffer. */
 function prepareValue(value, seen) {
@@ -89,6 +92,8 @@ const parsers = new Map([
   [1114, localDate], // timestamp
   [1182, eachElement(localDate)], // date[]
   [1115, eachElement(localDate)], // timestamp[]
+  [1186, parseInterval], // interval: the same PostgresInterval objects pg returns
+  [1187, eachElement(parseInterval)], // interval[]
 ])
 
 module.exports = { prepareValue, parsers }

@@ -9,13 +9,12 @@ use deadpool_postgres::Object;
 use tokio::task::JoinHandle;
 
 use crate::balancer::RoundRobin;
-use crate::command::{self, Command};
 use crate::config::{NodeConfig, Options};
 use crate::error::CoreError;
 use crate::health::{HealthState, SharedHealth, Transition};
-use crate::lexer::tokenize;
+use crate::lexer::{tokenize, Token};
 use crate::metrics::{Metrics, MetricsSnapshot};
-use crate::node::{Node, QueryOutput};
+use crate::node::{Node, Reply};
 use crate::router::{Reason, Route, Router, Target};
 use crate::values::Param;
 
@@ -107,7 +106,7 @@ impl Cluster {
         sql: &str,
         params: &[Param],
         route_override: Option<Target>,
-    ) -> Result<QueryOutput, CoreError> {
+    ) -> Result<Reply, CoreError> {
         self.ensure_open()?;
         let tokens = tokenize(sql);
         let route = match route_override {
@@ -121,7 +120,6 @@ impl Cluster {
             },
             None => self.router.classify_tokens(&tokens),
         };
-        let command = command::derive(&tokens);
         self.metrics.route(route.reason);
         match route.target {
             Target::Reject => Err(CoreError::Rejected(
@@ -134,11 +132,11 @@ impl Cluster {
             )),
             Target::Primary => {
                 self.metrics.write();
-                self.primary.run(sql, params, &command).await
+                self.primary.run(sql, &tokens, params).await
             }
             Target::Replica => {
                 self.metrics.read();
-                self.read(sql, params, &command).await
+                self.read(sql, &tokens, params).await
             }
         }
     }
@@ -148,11 +146,11 @@ impl Cluster {
     async fn read(
         &self,
         sql: &str,
+        tokens: &[Token<'_>],
         params: &[Param],
-        command: &Command,
-    ) -> Result<QueryOutput, CoreError> {
+    ) -> Result<Reply, CoreError> {
         match self.pick_replica() {
-            Some(i) => match self.replicas[i].node.run(sql, params, command).await {
+            Some(i) => match self.replicas[i].node.run(sql, tokens, params).await {
                 Err(e) if e.is_connection_failure() => {
                     self.replica_connection_failed(i);
                     self.metrics.failover();
@@ -165,7 +163,7 @@ impl Cluster {
             None if !self.replicas.is_empty() => self.metrics.failover(),
             None => {}
         }
-        self.primary.run(sql, params, command).await
+        self.primary.run(sql, tokens, params).await
     }
 
     fn pick_replica(&self) -> Option<usize> {

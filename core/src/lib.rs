@@ -12,6 +12,7 @@ pub mod lexer;
 pub mod metrics;
 pub mod node;
 pub mod router;
+pub mod text;
 pub mod values;
 
 // The drivers, for the binding to name their types without depending on them twice.

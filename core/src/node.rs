@@ -4,12 +4,13 @@ use std::time::Duration;
 
 use deadpool_postgres::{Manager, ManagerConfig, Object, Pool, RecyclingMethod, Runtime, Timeouts};
 use tokio_postgres::error::SqlState;
-use tokio_postgres::types::ToSql;
+use tokio_postgres::types::{to_sql_checked, IsNull, ToSql, Type};
 use tokio_postgres::NoTls;
 
-use crate::command::{Command, Counts};
+use crate::command::{self, Command, Counts};
 use crate::config::{NodeConfig, Options};
 use crate::error::CoreError;
+use crate::lexer::{Token, TokenKind};
 use crate::values::{decode, type_size, Param, Raw, Value};
 
 /// Statements cached per connection before the cache is emptied, so that applications that
@@ -19,12 +20,21 @@ const STATEMENT_CACHE_LIMIT: usize = 512;
 /// A result in the shape node-postgres reports, with values column by column.
 #[derive(Debug, Default)]
 pub struct QueryOutput {
-    pub command: String,
+    /// `None` for empty text, as pg reports it.
+    pub command: Option<String>,
     pub row_count: Option<u64>,
     pub oid: Option<u32>,
     pub fields: Vec<Field>,
     /// `columns[c][r]` is row `r` of column `c`.
     pub columns: Vec<Vec<Value>>,
+}
+
+/// What one text produced: one result, or one per statement for a multi-statement text
+/// without parameters (node-postgres returns an array then).
+#[derive(Debug)]
+pub enum Reply {
+    Single(QueryOutput),
+    Batch(Vec<QueryOutput>),
 }
 
 /// node-postgres's `FieldDef`.
@@ -83,19 +93,85 @@ impl Node {
         })
     }
 
-    /// Checks out a connection and runs one statement on it.
+    /// Checks out a connection and runs `sql` (already lexed into `tokens`) on it.
     pub async fn run(
         &self,
         sql: &str,
+        tokens: &[Token<'_>],
         params: &[Param],
-        command: &Command,
-    ) -> Result<QueryOutput, CoreError> {
+    ) -> Result<Reply, CoreError> {
         let conn = self.connection().await?;
-        self.run_on(&conn, sql, params, command).await
+        self.run_on(&conn, sql, tokens, params, true).await
+    }
+
+    /// Runs `sql` on `conn`. Several statements without parameters run one by one, as the
+    /// simple query protocol would, inside one transaction when `may_wrap` (the connection is
+    /// not in a transaction of its own) and none of them is transaction control.
+    pub async fn run_on(
+        &self,
+        conn: &Object,
+        sql: &str,
+        tokens: &[Token<'_>],
+        params: &[Param],
+        may_wrap: bool,
+    ) -> Result<Reply, CoreError> {
+        let statements: Vec<&[Token<'_>]> = tokens
+            .split(|t| t.kind == TokenKind::Semicolon)
+            .filter(|s| !s.is_empty())
+            .collect();
+        if let Some(copy) = statements.iter().find(|s| is_copy_stream(s)) {
+            let _ = copy;
+            return Err(CoreError::Argument(
+                "COPY … FROM STDIN / TO STDOUT needs a streaming API, which query() is not; \
+                 COPY to or from a server file, or INSERT … SELECT, work as usual"
+                    .into(),
+            ));
+        }
+        if statements.len() < 2 || !params.is_empty() {
+            // One statement (or several with parameters, which the server itself rejects).
+            let command = command::derive(tokens);
+            if statements.is_empty() {
+                return Ok(Reply::Single(QueryOutput::default()));
+            }
+            return self
+                .statement(conn, sql, params, &command)
+                .await
+                .map(Reply::Single);
+        }
+        let wrap = may_wrap && !statements.iter().any(|s| is_transaction_control(s));
+        if wrap {
+            self.simple(conn, "BEGIN").await?;
+        }
+        let mut outputs = Vec::with_capacity(statements.len());
+        for statement in &statements {
+            let text = statement_text(sql, statement);
+            match self
+                .statement(conn, text, &[], &command::derive(statement))
+                .await
+            {
+                Ok(out) => outputs.push(out),
+                Err(e) => {
+                    if wrap {
+                        let _ = self.simple(conn, "ROLLBACK").await;
+                    }
+                    return Err(e);
+                }
+            }
+        }
+        if wrap {
+            self.simple(conn, "COMMIT").await?;
+        }
+        Ok(Reply::Batch(outputs))
+    }
+
+    async fn simple(&self, conn: &Object, sql: &str) -> Result<(), CoreError> {
+        conn.batch_execute(sql)
+            .await
+            .map_err(|e| CoreError::from_driver(e, &self.label))
     }
 
     /// Runs one statement on `conn`, through its statement cache.
-    pub async fn run_on(
+    async fn statement(
         &self,
         conn: &Object,
         sql: &str,
@@ -113,6 +189,40 @@ impl Node {
         }
         .map_err(|e| CoreError::from_driver(e, &self.label))
     }
+}
+
+/// The source text of one statement: from its first token to its last.
+fn statement_text<'a>(sql: &'a str, statement: &[Token<'_>]) -> &'a str {
+    let offset = |t: &Token<'_>| t.text.as_ptr() as usize - sql.as_ptr() as usize;
+    match (statement.first(), statement.last()) {
+        (Some(first), Some(last)) => &sql[offset(first)..offset(last) + last.text.len()],
+        _ => "",
+    }
+}
+
+fn is_transaction_control(statement: &[Token<'_>]) -> bool {
+    statement.first().is_some_and(|t| {
+        [
+            "begin",
+            "start",
+            "commit",
+            "end",
+            "rollback",
+            "abort",
+            "savepoint",
+            "release",
+            "prepare",
+        ]
+        .iter()
+        .any(|w| t.is(w))
+    })
+}
+
+/// `COPY … FROM STDIN` / `COPY … TO STDOUT`: the protocol's copy mode, which query() cannot
+/// drive.
+fn is_copy_stream(statement: &[Token<'_>]) -> bool {
+    statement.first().is_some_and(|t| t.is("copy"))
+        && statement.iter().any(|t| t.is("stdin") || t.is("stdout"))
 }
 
 fn is_stale_statement(e: &tokio_postgres::Error) -> bool {
@@ -166,11 +276,12 @@ async fn execute(
                 values[c].push(value);
             }
         }
+        resolve_server_text(conn, &mut values).await;
         (rows.len() as u64, values)
     };
 
     Ok(QueryOutput {
-        command: command.name.clone(),
+        command: (!command.name.is_empty()).then(|| command.name.clone()),
         row_count: match command.counts {
             Counts::None => None,
             _ => Some(affected),
@@ -179,4 +290,81 @@ async fn execute(
         fields,
         columns: values,
     })
+}
+
+/// A binary value sent back to the server as a parameter of its own type.
+#[derive(Debug)]
+struct Binary<'a>(&'a [u8]);
+
+impl ToSql for Binary<'_> {
+    fn to_sql(&self, _: &Type, out: &mut bytes::BytesMut) -> Result<IsNull, BoxError> {
+        out.extend_from_slice(self.0);
+        Ok(IsNull::No)
+    }
+    fn accepts(_: &Type) -> bool {
+        true
+    }
+    fn encode_format(&self, _: &Type) -> tokio_postgres::types::Format {
+        tokio_postgres::types::Format::Binary
+    }
+    to_sql_checked!();
+}
+
+type BoxError = Box<dyn std::error::Error + Sync + Send>;
+
+/// Parameters per text-conversion statement, well under the protocol's 65535.
+const SERVER_TEXT_CHUNK: usize = 1000;
+
+/// Turns every [`Value::ServerText`] into the server's own text for it: the values go back as
+/// binary parameters of their types in `SELECT $1::text, …`, one round trip per 1000 values.
+/// Only types without a local text form take this path. Should the server refuse, the value
+/// falls back to its bytes read as UTF-8 rather than failing the query that produced it.
+async fn resolve_server_text(conn: &Object, columns: &mut [Vec<Value>]) {
+    let mut pending: Vec<(Type, Vec<u8>)> = Vec::new();
+    for_each_value(columns, &mut |v| {
+        if let Value::ServerText(ty, raw) = v {
+            pending.push((ty.clone(), std::mem::take(raw)));
+        }
+    });
+    if pending.is_empty() {
+        return;
+    }
+    let mut texts: Vec<String> = Vec::with_capacity(pending.len());
+    for chunk in pending.chunks(SERVER_TEXT_CHUNK) {
+        let list: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}::text")).collect();
+        let sql = format!("SELECT {}", list.join(", "));
+        let values: Vec<Binary<'_>> = chunk.iter().map(|(_, raw)| Binary(raw)).collect();
+        let params: Vec<(&(dyn ToSql + Sync), Type)> = values
+            .iter()
+            .zip(chunk)
+            .map(|(v, (ty, _))| (v as &(dyn ToSql + Sync), ty.clone()))
+            .collect();
+        match conn.query_typed(&sql, &params).await {
+            Ok(rows) if rows.len() == 1 => {
+                texts.extend((0..chunk.len()).map(|i| rows[0].get::<_, String>(i)))
+            }
+            _ => texts.extend(
+                chunk
+                    .iter()
+                    .map(|(_, raw)| String::from_utf8_lossy(raw).into_owned()),
+            ),
+        }
+    }
+    let mut texts = texts.into_iter();
+    for_each_value(columns, &mut |v| {
+        if matches!(v, Value::ServerText(..)) {
+            *v = Value::Text(texts.next().unwrap_or_default());
+        }
+    });
+}
+
+/// Visits every value, inside arrays too, in a fixed order.
+fn for_each_value(columns: &mut [Vec<Value>], f: &mut impl FnMut(&mut Value)) {
+    fn visit(v: &mut Value, f: &mut impl FnMut(&mut Value)) {
+        match v {
+            Value::Array(items) => items.iter_mut().for_each(|i| visit(i, f)),
+            other => f(other),
+        }
+    }
+    columns.iter_mut().flatten().for_each(|v| visit(v, f));
 }

@@ -9,6 +9,8 @@ use std::error::Error;
 use bytes::BytesMut;
 use tokio_postgres::types::{to_sql_checked, FromSql, IsNull, Kind, ToSql, Type};
 
+use crate::text;
+
 type BoxError = Box<dyn Error + Sync + Send>;
 
 /// One bound parameter, already in node-postgres's wire form (see `prepareValue` in pg).
@@ -59,6 +61,14 @@ pub enum Value {
     LocalTime(f64),
     Bytes(Vec<u8>),
     Array(Vec<Value>),
+    /// pg's `{ x, y }` for point.
+    Point(f64, f64),
+    /// pg's `{ x, y, radius }` for circle.
+    Circle(f64, f64, f64),
+    /// A value whose text form only the server can write (money follows lc_monetary, reg*
+    /// types name catalog rows, extension types have no known encoding): the connection that
+    /// returned it is asked for `$1::text`, and this becomes [`Value::Text`].
+    ServerText(Type, Vec<u8>),
 }
 
 /// A column's raw bytes, taken from a row without conversion.
@@ -79,7 +89,36 @@ impl<'a> FromSql<'a> for Raw<'a> {
 /// Microseconds between 1970-01-01 and PostgreSQL's epoch, 2000-01-01.
 const PG_EPOCH_MS: f64 = 946_684_800_000.0;
 
-/// Decodes one binary value of type `ty`.
+/// Array types node-postgres 8 (pg-types 2.2) parses into JS arrays; every other array type
+/// reaches JS as its text literal, as in pg.
+const PARSED_ARRAYS: &[u32] = &[
+    1000, 1001, 1005, 1007, 1028, 1016, 1017, 1021, 1022, 1231, 1014, 1015, 1008, 1009, 1040, 1041,
+    651, 1115, 1182, 1185, 1187, 199, 3807, 3907, 2951, 791, 1183, 1270,
+];
+
+/// Decodes one binary value of type `ty` into what node-postgres 8 returns for it.
+///
+/// This is the whole type mapping (README, "Results, types and errors"):
+///
+/// | PostgreSQL | JS (pg) | here |
+/// |---|---|---|
+/// | bool | boolean | local |
+/// | int2, int4, oid, float4, float8 | number | local (float4 via its shortest decimal) |
+/// | int8, numeric | string | local |
+/// | text, varchar, bpchar, name, "char", xml, unknown, enums, citext | string | local |
+/// | uuid | string | local |
+/// | json, jsonb | parsed | text here, `JSON.parse` in JS |
+/// | date, timestamp | Date, local time | naive ms here, local Date in JS |
+/// | timestamptz | Date | local |
+/// | interval | PostgresInterval | postgres-style text here, postgres-interval in JS |
+/// | bytea | Buffer | local |
+/// | point, circle | `{ x, y }`, `{ x, y, radius }` | local |
+/// | time, timetz, inet, cidr, macaddr, macaddr8, bit, varbit, pg_lsn, tid, xid, xid8, cid, void | text form | local text encoder |
+/// | money, reg*, ranges, multiranges, tsvector, tsquery, line, lseg, box, path, polygon, snapshots, named composites, extension types | text form | server text (one extra round trip) |
+/// | anonymous record | text form | local record_out of its fields |
+/// | arrays pg parses (`PARSED_ARRAYS`) | arrays of the element mapping; numeric[] gives numbers | local |
+/// | other arrays | the array's text literal | server text |
+/// | domains | as their base type (the server reports the base type) | — |
 pub fn decode(ty: &Type, raw: Option<&[u8]>) -> Result<Value, BoxError> {
     let Some(raw) = raw else {
         return Ok(Value::Null);
@@ -89,11 +128,16 @@ pub fn decode(ty: &Type, raw: Option<&[u8]>) -> Result<Value, BoxError> {
         Type::INT2 => Value::Number(i16::from_sql(ty, raw)? as f64),
         Type::INT4 => Value::Number(i32::from_sql(ty, raw)? as f64),
         Type::OID => Value::Number(u32::from_sql(ty, raw)? as f64),
-        Type::FLOAT4 => Value::Number(f32::from_sql(ty, raw)? as f64),
+        // float4 prints as its shortest decimal, which pg then reads as a double.
+        Type::FLOAT4 => Value::Number(f32::from_sql(ty, raw)?.to_string().parse()?),
         Type::FLOAT8 => Value::Number(f64::from_sql(ty, raw)?),
         Type::INT8 => Value::Text(i64::from_sql(ty, raw)?.to_string()),
         Type::NUMERIC => Value::Text(numeric_to_string(raw)?),
         Type::UUID => Value::Text(uuid_to_string(raw)?),
+        Type::TEXT | Type::VARCHAR | Type::BPCHAR | Type::NAME | Type::XML | Type::UNKNOWN => {
+            Value::Text(utf8(raw)?)
+        }
+        Type::CHAR => Value::Text(text::char(raw)),
         Type::JSON => Value::Json(utf8(raw)?),
         Type::JSONB => match raw.split_first() {
             Some((1, text)) => Value::Json(utf8(text)?),
@@ -103,18 +147,122 @@ pub fn decode(ty: &Type, raw: Option<&[u8]>) -> Result<Value, BoxError> {
         Type::TIMESTAMP => Value::LocalTime(timestamp_ms(raw)?),
         Type::DATE => Value::LocalTime(date_ms(raw)?),
         Type::BYTEA => Value::Bytes(raw.to_vec()),
-        Type::CHAR => Value::Text(utf8(raw)?),
+        Type::INTERVAL => Value::Text(text::interval(raw)?),
+        Type::TIME => Value::Text(text::time(raw)?),
+        Type::TIMETZ => Value::Text(text::timetz(raw)?),
+        Type::INET | Type::CIDR => Value::Text(text::inet(raw)?),
+        Type::MACADDR | Type::MACADDR8 => Value::Text(text::macaddr(raw)),
+        Type::BIT | Type::VARBIT => Value::Text(text::bits(raw)?),
+        Type::PG_LSN => Value::Text(text::lsn(raw)?),
+        Type::TID => Value::Text(text::tid(raw)?),
+        Type::XID | Type::CID => Value::Text(u32::from_sql(&Type::OID, raw)?.to_string()),
+        Type::XID8 => Value::Text(u64::from_be_bytes(fixed(raw)?).to_string()),
+        Type::VOID => Value::Text(String::new()),
+        Type::POINT => {
+            let [x, y] = floats(raw)?;
+            Value::Point(x, y)
+        }
+        Type::CIRCLE => {
+            let [x, y, r] = floats(raw)?;
+            Value::Circle(x, y, r)
+        }
+        Type::RECORD => Value::Text(anonymous_record(raw)?),
         _ => match ty.kind() {
-            Kind::Array(member) => decode_array(member, raw)?,
+            Kind::Array(member) if PARSED_ARRAYS.contains(&ty.oid()) => decode_array(member, raw)?,
+            Kind::Enum(_) => Value::Text(utf8(raw)?),
             Kind::Domain(base) => decode(base, Some(raw))?,
-            // Text-like types (text, varchar, bpchar, name, enums, xml, citext, …) send their
-            // text as their binary form. Types with another binary form are the type issue's.
-            _ => match std::str::from_utf8(raw) {
-                Ok(s) => Value::Text(s.to_string()),
-                Err(_) => Value::Bytes(raw.to_vec()),
-            },
+            // citext sends its text; known by name since extension OIDs differ per database.
+            Kind::Simple if ty.name() == "citext" => Value::Text(utf8(raw)?),
+            _ => Value::ServerText(ty.clone(), raw.to_vec()),
         },
     })
+}
+
+/// An array element: as [`decode`], except that numeric elements become numbers, as
+/// pg-types' parseFloatArray makes them.
+fn decode_element(member: &Type, raw: Option<&[u8]>) -> Result<Value, BoxError> {
+    match (member, raw) {
+        (&Type::NUMERIC, Some(raw)) => {
+            let text = numeric_to_string(raw)?;
+            Ok(Value::Number(text.parse().unwrap_or(f64::NAN)))
+        }
+        _ => decode(member, raw),
+    }
+}
+
+fn fixed<const N: usize>(raw: &[u8]) -> Result<[u8; N], BoxError> {
+    raw.try_into().map_err(|_| "unexpected value length".into())
+}
+
+fn floats<const N: usize>(raw: &[u8]) -> Result<[f64; N], BoxError> {
+    let mut out = [0f64; N];
+    for (i, v) in out.iter_mut().enumerate() {
+        let bytes = raw
+            .get(i * 8..i * 8 + 8)
+            .ok_or("geometric value too short")?;
+        *v = f64::from_be_bytes(fixed(bytes)?);
+    }
+    Ok(out)
+}
+
+/// An anonymous record (`SELECT ROW(1, 'a')`): each field's own text form, quoted as
+/// record_out does. The server cannot read such a value back, so this is local; fields of
+/// types without a local text form fall back to their bytes as UTF-8.
+fn anonymous_record(raw: &[u8]) -> Result<String, BoxError> {
+    let mut reader = Reader { raw, at: 0 };
+    let count = reader.int()?.max(0) as usize;
+    let mut fields = Vec::with_capacity(count);
+    for _ in 0..count {
+        let oid = reader.int()? as u32;
+        let len = reader.int()?;
+        if len < 0 {
+            fields.push(None);
+            continue;
+        }
+        let bytes = reader.take(len as usize)?;
+        let ty = Type::from_oid(oid).unwrap_or(Type::UNKNOWN);
+        fields.push(Some(field_text(&ty, bytes)));
+    }
+    Ok(text::record(&fields))
+}
+
+/// The text form of one field inside a record, as the type's output function writes it.
+fn field_text(ty: &Type, raw: &[u8]) -> String {
+    let text = match *ty {
+        Type::BOOL => Some(if raw.first() == Some(&1) { "t" } else { "f" }.to_string()),
+        Type::FLOAT4 => f32::from_sql(ty, raw).ok().map(float_text),
+        Type::FLOAT8 => f64::from_sql(ty, raw).ok().map(float_text),
+        Type::BYTEA => Some(format!(
+            "\\x{}",
+            raw.iter().map(|b| format!("{b:02x}")).collect::<String>()
+        )),
+        _ => match decode(ty, Some(raw)) {
+            Ok(Value::Text(t)) => Some(t),
+            Ok(Value::Number(n)) => Some(n.to_string()),
+            _ => None,
+        },
+    };
+    text.unwrap_or_else(|| String::from_utf8_lossy(raw).into_owned())
+}
+
+/// float4/float8 as float8out writes them (shortest round-trip, `e+NN` exponents).
+fn float_text(v: impl Into<f64> + std::fmt::Display + std::fmt::LowerExp + Copy) -> String {
+    let f: f64 = v.into();
+    if f.is_nan() {
+        return "NaN".into();
+    }
+    if f.is_infinite() {
+        return if f > 0.0 { "Infinity" } else { "-Infinity" }.into();
+    }
+    let plain = v.to_string();
+    let exp = f.abs().log10().floor();
+    if f != 0.0 && !(-4.0..15.0).contains(&exp) {
+        let sci = format!("{v:e}");
+        let (mantissa, e) = sci.split_once('e').unwrap_or((&sci, "0"));
+        let e: i32 = e.parse().unwrap_or(0);
+        return format!("{mantissa}e{}{:02}", if e < 0 { '-' } else { '+' }, e.abs());
+    }
+    plain
 }
 
 fn utf8(raw: &[u8]) -> Result<String, BoxError> {
@@ -215,6 +363,7 @@ fn numeric_to_string(raw: &[u8]) -> Result<String, BoxError> {
 
 /// The binary array format: dimensions, then each element length-prefixed (-1 for NULL).
 fn decode_array(member: &Type, raw: &[u8]) -> Result<Value, BoxError> {
+    // Elements are decoded as pg-types parses them inside an array.
     let mut reader = Reader { raw, at: 0 };
     let ndim = reader.int()?;
     let _has_null = reader.int()?;
@@ -234,7 +383,7 @@ fn decode_array(member: &Type, raw: &[u8]) -> Result<Value, BoxError> {
         elements.push(if len < 0 {
             Value::Null
         } else {
-            decode(member, Some(reader.take(len as usize)?))?
+            decode_element(member, Some(reader.take(len as usize)?))?
         });
     }
     Ok(nest(&dims, &mut elements.into_iter()))

@@ -9,7 +9,6 @@ use napi_derive::napi;
 use super::convert::{params, JsParam, JsResult};
 use super::error::Settled;
 use crate::core::cluster::{Checkout, Cluster};
-use crate::core::command;
 use crate::core::error::CoreError;
 use crate::core::lexer::tokenize;
 use crate::core::router::transaction_effect;
@@ -67,9 +66,11 @@ impl NativeClient {
             ))));
         };
         let tokens = tokenize(&text);
-        let command = command::derive(&tokens);
         let node = self.cluster.node(self.replica);
-        let outcome = node.run_on(conn, &text, &params(values), &command).await;
+        let may_wrap = !state.in_transaction;
+        let outcome = node
+            .run_on(conn, &text, &tokens, &params(values), may_wrap)
+            .await;
         let effect = transaction_effect(&tokens);
         match &outcome {
             Ok(_) => state.in_transaction = effect.unwrap_or(state.in_transaction),

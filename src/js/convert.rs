@@ -9,7 +9,7 @@ use super::raw::{RawEnv, RawValue};
 use crate::core::cluster::ReplicaStatus;
 use crate::core::config::{ConfigValue, Fields};
 use crate::core::metrics::MetricsSnapshot;
-use crate::core::node::QueryOutput;
+use crate::core::node::{QueryOutput, Reply};
 use crate::core::router::{Reason, Route};
 use crate::core::values::{Param, Value};
 
@@ -112,6 +112,21 @@ fn value_to_js(env: RawEnv, value: &Value) -> Result<RawValue> {
         // Read as local time by the facade, which knows the process's time zone.
         Value::LocalTime(ms) => env.number(*ms),
         Value::Bytes(b) => env.buffer(b),
+        Value::Point(x, y) => {
+            let point = env.object()?;
+            env.set_number(point, "x", *x)?;
+            env.set_number(point, "y", *y)?;
+            Ok(point)
+        }
+        Value::Circle(x, y, radius) => {
+            let circle = env.object()?;
+            env.set_number(circle, "x", *x)?;
+            env.set_number(circle, "y", *y)?;
+            env.set_number(circle, "radius", *radius)?;
+            Ok(circle)
+        }
+        // Resolved by the core before results leave it; bytes as text if one ever slips by.
+        Value::ServerText(_, raw) => env.string(&String::from_utf8_lossy(raw)),
         Value::Array(items) => {
             let array = env.array(items.len())?;
             for (i, item) in items.iter().enumerate() {
@@ -122,41 +137,54 @@ fn value_to_js(env: RawEnv, value: &Value) -> Result<RawValue> {
     }
 }
 
-/// A result for JS: `{ command, rowCount, oid, fields, columns }`; the facade makes the rows.
-pub struct JsResult(pub QueryOutput);
+/// A reply for JS: a result `{ command, rowCount, oid, fields, columns }`, or an array of them
+/// for a multi-statement text; the facade makes the rows.
+pub struct JsResult(pub Reply);
 
 impl ToNapiValue for JsResult {
     unsafe fn to_napi_value(env: sys::napi_env, val: Self) -> Result<sys::napi_value> {
         let env = RawEnv(env);
-        let val = val.0;
-        let out = env.object()?;
-        env.set_str(out, "command", &val.command)?;
-        env.set_opt_number(out, "rowCount", val.row_count.map(|n| n as f64))?;
-        env.set_opt_number(out, "oid", val.oid.map(f64::from))?;
-        let fields = env.array(val.fields.len())?;
-        for (i, f) in val.fields.iter().enumerate() {
-            let field = env.object()?;
-            env.set_str(field, "name", &f.name)?;
-            env.set_number(field, "tableID", f.table_id.into())?;
-            env.set_number(field, "columnID", f.column_id.into())?;
-            env.set_number(field, "dataTypeID", f.type_id.into())?;
-            env.set_number(field, "dataTypeSize", f.type_size.into())?;
-            env.set_number(field, "dataTypeModifier", f.type_modifier.into())?;
-            env.set_str(field, "format", "text")?;
-            env.set_element(fields, i as u32, field)?;
-        }
-        env.set(out, "fields", fields)?;
-        let columns = env.array(val.columns.len())?;
-        for (c, column) in val.columns.iter().enumerate() {
-            let array = env.array(column.len())?;
-            for (r, value) in column.iter().enumerate() {
-                env.set_element(array, r as u32, value_to_js(env, value)?)?;
+        match val.0 {
+            Reply::Single(output) => output_to_js(env, &output),
+            Reply::Batch(outputs) => {
+                let array = env.array(outputs.len())?;
+                for (i, output) in outputs.iter().enumerate() {
+                    env.set_element(array, i as u32, output_to_js(env, output)?)?;
+                }
+                Ok(array)
             }
-            env.set_element(columns, c as u32, array)?;
         }
-        env.set(out, "columns", columns)?;
-        Ok(out)
     }
+}
+
+fn output_to_js(env: RawEnv, val: &QueryOutput) -> Result<RawValue> {
+    let out = env.object()?;
+    env.set_opt_str_or_null(out, "command", val.command.as_deref())?;
+    env.set_opt_number(out, "rowCount", val.row_count.map(|n| n as f64))?;
+    env.set_opt_number(out, "oid", val.oid.map(f64::from))?;
+    let fields = env.array(val.fields.len())?;
+    for (i, f) in val.fields.iter().enumerate() {
+        let field = env.object()?;
+        env.set_str(field, "name", &f.name)?;
+        env.set_number(field, "tableID", f.table_id.into())?;
+        env.set_number(field, "columnID", f.column_id.into())?;
+        env.set_number(field, "dataTypeID", f.type_id.into())?;
+        env.set_number(field, "dataTypeSize", f.type_size.into())?;
+        env.set_number(field, "dataTypeModifier", f.type_modifier.into())?;
+        env.set_str(field, "format", "text")?;
+        env.set_element(fields, i as u32, field)?;
+    }
+    env.set(out, "fields", fields)?;
+    let columns = env.array(val.columns.len())?;
+    for (c, column) in val.columns.iter().enumerate() {
+        let array = env.array(column.len())?;
+        for (r, value) in column.iter().enumerate() {
+            env.set_element(array, r as u32, value_to_js(env, value)?)?;
+        }
+        env.set_element(columns, c as u32, array)?;
+    }
+    env.set(out, "columns", columns)?;
+    Ok(out)
 }
 
 /// `classifyQuery()`'s answer: `{ route: 'replica' | 'primary' | 'reject', reason }`.

@@ -91,6 +91,18 @@ impl RawEnv {
         };
         self.set(object, key, value)
     }
+    pub fn set_opt_str_or_null(
+        self,
+        object: RawValue,
+        key: &str,
+        value: Option<&str>,
+    ) -> Result<()> {
+        let value = match value {
+            Some(v) => self.string(v)?,
+            None => self.null()?,
+        };
+        self.set(object, key, value)
+    }
     pub fn set_number(self, object: RawValue, key: &str, value: f64) -> Result<()> {
         self.set(object, key, self.number(value)?)
     }
