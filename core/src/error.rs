@@ -20,6 +20,11 @@ pub enum CoreError {
     /// Every connection of the node's pool stayed busy for the whole wait limit. The node is
     /// not at fault, so this neither fails over nor counts against its health.
     PoolExhausted { node: String, waited_ms: u128 },
+    /// The statement has parameter placeholders that the values do not match.
+    ParameterCount { expected: usize, got: usize },
+    /// The driver failed without the connection failing (a value it could not encode or
+    /// decode, …): the caller's problem, not the node's.
+    Driver(String),
     /// The connection could not be made or was lost. `node` says where, without secrets.
     Connection {
         code: &'static str,
@@ -48,13 +53,16 @@ impl CoreError {
     /// Wraps a driver error that happened on `node` (a display name such as `replica_0
     /// (127.0.0.1:5433)`).
     pub fn from_driver(err: tokio_postgres::Error, node: &str) -> CoreError {
-        match err.as_db_error() {
-            Some(db) => CoreError::Database(Box::new(db.clone())),
-            None => CoreError::Connection {
-                code: connection_code(&err),
-                node: node.to_string(),
-                message: err.to_string(),
-            },
+        if let Some(db) = err.as_db_error() {
+            return CoreError::Database(Box::new(db.clone()));
+        }
+        if !is_connection_level(&err) {
+            return CoreError::Driver(err.to_string());
+        }
+        CoreError::Connection {
+            code: connection_code(&err),
+            node: node.to_string(),
+            message: err.to_string(),
         }
     }
 
@@ -97,6 +105,26 @@ fn is_connection_sqlstate(db: &DbError) -> bool {
             && db.message().contains("conflict with recovery"))
 }
 
+/// Whether a driver error (not from the server) is about the connection: I/O, a closed
+/// connection, a timeout, or a broken exchange. Encoding and decoding errors are not.
+fn is_connection_level(err: &tokio_postgres::Error) -> bool {
+    if err.is_closed() {
+        return true;
+    }
+    let mut source = std::error::Error::source(err);
+    while let Some(e) = source {
+        if e.downcast_ref::<io::Error>().is_some() {
+            return true;
+        }
+        source = e.source();
+    }
+    let text = err.to_string();
+    !(text.starts_with("error serializing")
+        || text.starts_with("error deserializing")
+        || text.starts_with("expected ")
+        || text.starts_with("invalid message length"))
+}
+
 /// A node-style error code (as `net` reports them) for a driver error without a server error.
 fn connection_code(err: &tokio_postgres::Error) -> &'static str {
     let mut source = std::error::Error::source(err);
@@ -133,6 +161,11 @@ impl fmt::Display for CoreError {
             }
             CoreError::Closed(m) => f.write_str(m),
             CoreError::Database(db) => f.write_str(db.message()),
+            CoreError::ParameterCount { expected, got } => write!(
+                f,
+                "bind message supplies {got} parameters, but prepared statement \"\" requires {expected}"
+            ),
+            CoreError::Driver(m) => f.write_str(m),
             CoreError::PoolExhausted { node, waited_ms } => write!(
                 f,
                 "timeout exceeded when trying to connect: every connection to {node} stayed busy \

@@ -178,16 +178,35 @@ impl Node {
         params: &[Param],
         command: &Command,
     ) -> Result<QueryOutput, CoreError> {
-        match execute(conn, sql, params, command).await {
-            // The cached statement went stale (the schema changed, or the session ran DISCARD /
-            // DEALLOCATE): forget it and prepare again, once.
-            Err(e) if is_stale_statement(&e) => {
+        let driver = |e| CoreError::from_driver(e, &self.label);
+        let mut retried = false;
+        loop {
+            if conn.statement_cache.size() >= STATEMENT_CACHE_LIMIT {
                 conn.statement_cache.clear();
-                execute(conn, sql, params, command).await
             }
-            other => other,
+            let statement = conn.prepare_cached(sql).await.map_err(driver)?;
+            let expected = statement.params().len();
+            if expected != params.len() {
+                if params.is_empty() {
+                    // pg sends text without values through the simple protocol, where the
+                    // server itself reports the placeholder ("there is no parameter $1").
+                    conn.simple_query(sql).await.map_err(driver)?;
+                }
+                return Err(CoreError::ParameterCount {
+                    expected,
+                    got: params.len(),
+                });
+            }
+            match execute(conn, &statement, params, command).await {
+                // The cached statement went stale (the schema changed, or the session ran
+                // DISCARD / DEALLOCATE): forget it and prepare again, once.
+                Err(e) if !retried && is_stale_statement(&e) => {
+                    conn.statement_cache.clear();
+                    retried = true;
+                }
+                other => return other.map_err(driver),
+            }
         }
-        .map_err(|e| CoreError::from_driver(e, &self.label))
     }
 }
 
@@ -237,14 +256,10 @@ fn is_stale_statement(e: &tokio_postgres::Error) -> bool {
 
 async fn execute(
     conn: &Object,
-    sql: &str,
+    statement: &tokio_postgres::Statement,
     params: &[Param],
     command: &Command,
 ) -> Result<QueryOutput, tokio_postgres::Error> {
-    if conn.statement_cache.size() >= STATEMENT_CACHE_LIMIT {
-        conn.statement_cache.clear();
-    }
-    let statement = conn.prepare_cached(sql).await?;
     let args: Vec<&(dyn ToSql + Sync)> = params.iter().map(|p| p as _).collect();
     let columns = statement.columns();
     let fields: Vec<Field> = columns
@@ -260,9 +275,9 @@ async fn execute(
         .collect();
 
     let (affected, values) = if columns.is_empty() {
-        (conn.execute_raw(&statement, args).await?, Vec::new())
+        (conn.execute_raw(statement, args).await?, Vec::new())
     } else {
-        let rows = conn.query(&statement, &args).await?;
+        let rows = conn.query(statement, &args).await?;
         let mut values: Vec<Vec<Value>> = (0..columns.len())
             .map(|_| Vec::with_capacity(rows.len()))
             .collect();

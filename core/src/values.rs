@@ -418,20 +418,29 @@ fn nest(dims: &[usize], elements: &mut impl Iterator<Item = Value>) -> Value {
     }
 }
 
-/// `dataTypeSize` as PostgreSQL's RowDescription reports it (pg_type.typlen).
+/// `dataTypeSize` as PostgreSQL's RowDescription reports it (pg_type.typlen). tokio-postgres
+/// does not pass typlen on, so this is known for built-in types and enums; other non-built-in
+/// types report -1 (variable length), which is right for nearly all of them.
 pub fn type_size(ty: &Type) -> i16 {
+    if let Kind::Enum(_) = ty.kind() {
+        return 4;
+    }
     match *ty {
         Type::BOOL | Type::CHAR => 1,
         Type::INT2 => 2,
         Type::INT4 | Type::OID | Type::FLOAT4 | Type::DATE | Type::XID | Type::CID => 4,
-        Type::REGPROC | Type::REGCLASS | Type::REGTYPE | Type::REGPROCEDURE => 4,
+        Type::REGPROC | Type::REGPROCEDURE | Type::REGOPER | Type::REGOPERATOR => 4,
+        Type::REGCLASS | Type::REGTYPE | Type::REGROLE | Type::REGNAMESPACE => 4,
+        Type::REGCONFIG | Type::REGDICTIONARY | Type::REGCOLLATION | Type::VOID => 4,
         Type::INT8 | Type::FLOAT8 | Type::TIMESTAMP | Type::TIMESTAMPTZ | Type::TIME => 8,
-        Type::MONEY | Type::MACADDR8 | Type::PG_LSN => 8,
+        Type::MONEY | Type::MACADDR8 | Type::PG_LSN | Type::XID8 => 8,
         Type::TID | Type::MACADDR => 6,
-        Type::TIMETZ => 12,
+        Type::TIMETZ | Type::ACLITEM => 12,
         Type::UUID | Type::INTERVAL | Type::POINT => 16,
+        Type::CIRCLE | Type::LINE => 24,
+        Type::BOX | Type::LSEG => 32,
         Type::NAME => 64,
-        Type::CSTRING => -2,
+        Type::CSTRING | Type::UNKNOWN => -2,
         _ => -1,
     }
 }

@@ -38,6 +38,17 @@ pub fn to_js_error(env: RawEnv, err: &CoreError) -> Result<RawValue> {
             env.set_str(e, "code", "ERR_RRM_CLOSED")?;
             Ok(e)
         }
+        CoreError::ParameterCount { .. } => {
+            // What the server answers pg when the counts differ (a protocol violation).
+            let e = env.error(&message, false)?;
+            env.set_str(e, "name", "error")?;
+            env.set_str(e, "severity", "ERROR")?;
+            env.set_str(e, "code", "08P01")?;
+            env.set_str(e, "file", "postgres.c")?;
+            env.set_str(e, "routine", "exec_bind_message")?;
+            Ok(e)
+        }
+        CoreError::Driver(_) => env.error(&message, false),
         CoreError::PoolExhausted { .. } => {
             let e = env.error(&message, false)?;
             env.set_str(e, "code", "ETIMEDOUT")?;
