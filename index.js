@@ -77,16 +77,27 @@ function readQueryArguments(method, text, values, options) {
 class Client {
   #native
   #released = false
+  /** The last query issued: each waits for it, so queries run in call order, as with pg. */
+  #tail = Promise.resolve()
 
   constructor(nativeClient) {
     this.#native = nativeClient
   }
 
   /** Runs a statement on this connection as is: no routing; BEGIN / COMMIT are allowed. */
-  async query(text, values) {
-    if (this.#released) throw new Error('Client has already been released to the pool')
-    const args = readQueryArguments('client.query', text, values)
-    return toResult(unwrap(await this.#native.query(args.text, args.values)), args.rowMode)
+  query(text, values) {
+    let args
+    try {
+      if (this.#released) throw new Error('Client has already been released to the pool')
+      args = readQueryArguments('client.query', text, values)
+    } catch (err) {
+      return Promise.reject(err)
+    }
+    const run = this.#tail.then(async () =>
+      toResult(unwrap(await this.#native.query(args.text, args.values)), args.rowMode),
+    )
+    this.#tail = run.catch(() => {})
+    return run
   }
 
   /**

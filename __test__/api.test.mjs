@@ -383,6 +383,53 @@ describe('initialized manager', () => {
     }
   })
 
+  test('concurrent queries on one client run in the order they were issued', async () => {
+    const client = await manager.getClient('write')
+    try {
+      await client.query('CREATE TEMP TABLE rrm_order (n int)')
+      const done = []
+      await Promise.all(
+        Array.from({ length: 20 }, (_, i) =>
+          client.query('INSERT INTO rrm_order VALUES ($1)', [i]).then(() => done.push(i)),
+        ),
+      )
+      assert.deepEqual(done, [...Array(20).keys()])
+      const { rows } = await client.query('SELECT array_agg(n ORDER BY ctid) AS ns FROM rrm_order')
+      assert.deepEqual(rows[0].ns, [...Array(20).keys()])
+    } finally {
+      client.release()
+    }
+  })
+
+  test('a client released in a failed transaction or with session state hands over a clean session', async () => {
+    await closeReadReplicaManager()
+    manager = await initializeReadReplicaManager(primaryConfig, replicaConfigs, { max: 1 })
+    const first = await manager.getClient('write')
+    const pid = (await first.query('SELECT pg_backend_pid() AS pid')).rows[0].pid
+    await first.query("SET application_name = 'dirty'")
+    await first.query('CREATE TEMP TABLE rrm_leftover (a int)')
+    await first.query('BEGIN')
+    await assert.rejects(first.query('SELECT 1/0'), { code: '22012' })
+    first.release()
+
+    const second = await manager.getClient('write')
+    try {
+      const { rows } = await second.query(
+        `SELECT pg_backend_pid() AS pid, current_setting('application_name') AS app,
+                to_regclass('pg_temp.rrm_leftover') IS NULL AS no_temp,
+                pg_current_xact_id_if_assigned() IS NULL AS no_tx`,
+      )
+      assert.equal(rows[0].pid, pid, 'the same connection was reused')
+      assert.notEqual(rows[0].app, 'dirty', 'settings were reset')
+      assert.equal(rows[0].no_temp, true, 'temp tables were dropped')
+      assert.equal(rows[0].no_tx, true, 'no transaction carried over')
+      // Statements cached before the reset still work after it.
+      assert.equal((await second.query('SELECT pg_backend_pid() AS pid')).rows[0].pid, pid)
+    } finally {
+      second.release()
+    }
+  })
+
   test('after close every call rejects clearly', async () => {
     const m = getReadReplicaManager()
     await m.close()

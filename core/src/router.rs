@@ -476,6 +476,42 @@ pub fn transaction_effect(tokens: &[Token<'_>]) -> Option<bool> {
     effect
 }
 
+/// Whether running `tokens` may leave state in the session that outlives a transaction (a
+/// setting, a temporary table, a listener, a prepared statement, a held cursor, a session
+/// advisory lock), so that a pooled connection must be reset before its next user.
+pub fn leaves_session_state(tokens: &[Token<'_>]) -> bool {
+    tokens
+        .split(|t| t.kind == TokenKind::Semicolon)
+        .any(|statement| {
+            let first = statement.first();
+            let second = statement.get(1);
+            let verb = |w: &str| first.is_some_and(|t| t.is(w));
+            (verb("set") && !second.is_some_and(|t| t.is("local") || t.is("transaction")))
+                || (verb("create")
+                    && statement
+                        .iter()
+                        .take(4)
+                        .any(|t| t.is("temp") || t.is("temporary")))
+                || verb("listen")
+                || verb("load")
+                || (verb("prepare") && !second.is_some_and(|t| t.is("transaction")))
+                || (verb("declare")
+                    && statement
+                        .windows(2)
+                        .any(|w| w[0].is("with") && w[1].is("hold")))
+                || statement.windows(2).any(|w| {
+                    w[1].kind == TokenKind::LParen
+                        && (w[0].is("set_config")
+                            || w[0].is("pg_advisory_lock")
+                            || w[0].is("pg_advisory_lock_shared")
+                            || w[0].is("pg_try_advisory_lock")
+                            || w[0].is("pg_try_advisory_lock_shared"))
+                })
+                || statement.iter().any(|t| t.is("into"))
+                    && statement.iter().any(|t| t.is("temp") || t.is("temporary"))
+        })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -485,6 +521,39 @@ mod tests {
     fn reason_indexes_match_all() {
         for (i, r) in Reason::ALL.iter().enumerate() {
             assert_eq!(r.index(), i, "{r:?}");
+        }
+    }
+
+    /// Settings, temporary objects, listeners, prepared statements, held cursors and session
+    /// locks mark a session as needing a reset; transaction-scoped forms do not.
+    #[test]
+    fn session_state() {
+        let leaves = |sql: &str| leaves_session_state(&tokenize(sql));
+        for sql in [
+            "SET search_path = app",
+            "set statement_timeout = 50",
+            "CREATE TEMP TABLE t (a int)",
+            "create temporary view v as select 1",
+            "LISTEN ch",
+            "PREPARE q AS SELECT 1",
+            "DECLARE c CURSOR WITH HOLD FOR SELECT 1",
+            "SELECT set_config('a.b', 'c', false)",
+            "SELECT pg_advisory_lock(1)",
+            "SELECT 1 INTO TEMP t2",
+            "SELECT 1; SET x.y = 1",
+        ] {
+            assert!(leaves(sql), "{sql}");
+        }
+        for sql in [
+            "SET LOCAL search_path = app",
+            "SET TRANSACTION ISOLATION LEVEL SERIALIZABLE",
+            "SELECT 1",
+            "CREATE TABLE t (a int)",
+            "PREPARE TRANSACTION 'x'",
+            "DECLARE c CURSOR FOR SELECT 1",
+            "SELECT pg_advisory_xact_lock(1)",
+        ] {
+            assert!(!leaves(sql), "{sql}");
         }
     }
 

@@ -11,7 +11,7 @@ use super::error::Settled;
 use crate::core::cluster::{Checkout, Cluster};
 use crate::core::error::CoreError;
 use crate::core::lexer::tokenize;
-use crate::core::router::transaction_effect;
+use crate::core::router::{leaves_session_state, transaction_effect};
 
 #[napi]
 pub struct NativeClient {
@@ -24,14 +24,17 @@ struct ClientState {
     conn: Option<Object>,
     /// Whether a transaction may be open, so release can end it before the connection is reused.
     in_transaction: bool,
+    /// Whether a statement may have left session state (settings, temp tables, listeners, …),
+    /// so release resets the session before the connection is reused.
+    dirty_session: bool,
 }
 
 impl Drop for ClientState {
     /// A client dropped (garbage-collected) without release: never pool a connection that may
-    /// hold an open transaction.
+    /// hold an open transaction or session state.
     fn drop(&mut self) {
         if let Some(conn) = self.conn.take() {
-            if self.in_transaction {
+            if self.in_transaction || self.dirty_session {
                 drop(Object::take(conn));
             }
         }
@@ -46,6 +49,7 @@ impl NativeClient {
             state: Arc::new(tokio::sync::Mutex::new(ClientState {
                 conn: Some(checkout.conn),
                 in_transaction: false,
+                dirty_session: false,
             })),
         }
     }
@@ -72,6 +76,8 @@ impl NativeClient {
             .run_on(conn, &text, &tokens, &params(values), may_wrap)
             .await;
         let effect = transaction_effect(&tokens);
+        // Even a failed statement may have changed the session before it failed.
+        state.dirty_session |= leaves_session_state(&tokens);
         match &outcome {
             Ok(_) => state.in_transaction = effect.unwrap_or(state.in_transaction),
             Err(e) => {
@@ -95,13 +101,24 @@ impl NativeClient {
             let Some(conn) = state.conn.take() else {
                 return;
             };
+            // End a transaction left open, then reset session state, so the next user gets a
+            // clean connection; a connection that cannot be cleaned is closed instead.
             let discard = destroy
                 || conn.is_closed()
-                || (state.in_transaction && conn.simple_query("ROLLBACK").await.is_err());
+                || (state.in_transaction && conn.batch_execute("ROLLBACK").await.is_err())
+                || (state.dirty_session && !reset_session(&conn).await);
             if discard {
                 drop(Object::take(conn));
             }
             state.in_transaction = false;
+            state.dirty_session = false;
         });
     }
+}
+
+/// `DISCARD ALL` drops the session's settings, temp tables, listeners, prepared statements,
+/// held cursors and advisory locks; the statement cache goes with the prepared statements.
+async fn reset_session(conn: &Object) -> bool {
+    conn.statement_cache.clear();
+    conn.batch_execute("DISCARD ALL").await.is_ok()
 }
