@@ -57,7 +57,8 @@ test("the guide's samples run unchanged", { timeout: 60_000 }, async () => {
 
     // Get status of all replicas
     const status = manager.getReplicaStatus();
-    assert.deepEqual(Object.keys(status.replica_0), [
+    // The guide's keys, in its order; later keys are additions.
+    assert.deepEqual(Object.keys(status.replica_0).slice(0, 7), [
       'host', 'port', 'database', 'healthy', 'lastHealthCheck', 'failureCount', 'responseTime',
     ])
     assert.equal(status.replica_0.healthy, true)

@@ -4,13 +4,13 @@
 //! `close()` still stops them.
 
 use std::sync::{Arc, Weak};
-use std::time::{Duration, Instant};
+use std::time::{Duration, SystemTime};
 
 use futures_util::future::join_all;
-use tokio_postgres::NoTls;
 
 use crate::cluster::Cluster;
 use crate::error::CoreError;
+use crate::health::{Observation, Role};
 
 /// Runs the first health check of every replica (bounded by the check timeout), then starts the
 /// background tasks. The pools' minimum connections open in the background, so that a node
@@ -42,52 +42,90 @@ async fn health_loop(cluster: Weak<Cluster>) {
     }
 }
 
-/// Checks every replica at once, so one slow or hung replica never delays the others.
+/// What the primary is asked each round: whether it is a standby, and its WAL position.
+const PRIMARY_PROBE: &str = "SELECT pg_is_in_recovery(), \
+     CASE WHEN pg_is_in_recovery() THEN NULL ELSE pg_current_wal_lsn()::text END";
+
+/// What each replica is asked: whether it is still a standby, how far it has replayed, and how
+/// long ago it replayed its last transaction.
+const REPLICA_PROBE: &str = "SELECT pg_is_in_recovery(), pg_last_wal_replay_lsn()::text, \
+     (EXTRACT(EPOCH FROM clock_timestamp() - pg_last_xact_replay_timestamp()) * 1000)::int8";
+
+/// One health round: the primary and every replica at once, each bounded by the check timeout,
+/// so one slow or hung node never delays the others.
 pub async fn check_all(cluster: &Cluster) {
-    let checks = (0..cluster.replicas.len()).map(|i| async move {
-        let outcome = check(cluster, i).await;
-        cluster.record_check(i, outcome);
-    });
-    join_all(checks).await;
+    let limit = cluster.options.health_check_timeout;
+    let primary = cluster.primary.probe(PRIMARY_PROBE, limit);
+    let replicas = join_all(
+        cluster
+            .replicas
+            .iter()
+            .map(|r| r.node.probe(REPLICA_PROBE, limit)),
+    );
+    let (primary, replicas) = tokio::join!(primary, replicas);
+
+    let primary_lsn = record_primary(cluster, primary);
+    for (i, outcome) in replicas.into_iter().enumerate() {
+        let observed = outcome.map(|(row, elapsed)| (elapsed, observe(&row, primary_lsn)));
+        cluster.record_check(i, observed);
+    }
 }
 
-/// One bounded check: connect if needed, then a round trip on the checker's own connection.
-async fn check(cluster: &Cluster, i: usize) -> Result<Duration, CoreError> {
-    let replica = &cluster.replicas[i];
-    let timeout = cluster.options.health_check_timeout;
-    let started = Instant::now();
-    let attempt = async {
-        let mut conn = replica.checker.lock().await;
-        if conn.as_ref().is_none_or(|c| c.is_closed()) {
-            let (client, connection) = replica
-                .node
-                .config
-                .pg
-                .connect(NoTls)
-                .await
-                .map_err(|e| CoreError::from_driver(e, &replica.node.label))?;
-            tokio::spawn(connection);
-            *conn = Some(client);
+fn record_primary(
+    cluster: &Cluster,
+    outcome: Result<(Vec<Option<String>>, Duration), CoreError>,
+) -> Option<u64> {
+    let mut state = cluster
+        .primary_state
+        .lock()
+        .unwrap_or_else(|e| e.into_inner());
+    state.last_check = Some(SystemTime::now());
+    match outcome {
+        Ok((row, _)) => {
+            let standby = row.first().and_then(|v| v.as_deref()) == Some("t");
+            state.reachable = Some(true);
+            state.role = Some(if standby {
+                Role::Replica
+            } else {
+                Role::Primary
+            });
+            state.wal_lsn = row.get(1).and_then(|v| v.as_deref()).and_then(parse_lsn);
         }
-        let client = conn.as_ref().expect("connected above");
-        client
-            .simple_query("SELECT 1")
-            .await
-            .map_err(|e| CoreError::from_driver(e, &replica.node.label))?;
-        Ok(started.elapsed())
-    };
-    match tokio::time::timeout(timeout, attempt).await {
-        Ok(outcome) => outcome,
         Err(_) => {
-            // The connection may be stuck mid-exchange: start afresh next time.
-            replica.checker.lock().await.take();
-            Err(CoreError::Connection {
-                code: "ETIMEDOUT",
-                node: replica.node.label.clone(),
-                message: format!("health check timed out after {} ms", timeout.as_millis()),
-            })
+            state.reachable = Some(false);
+            state.wal_lsn = None;
         }
     }
+    state.wal_lsn
+}
+
+/// Reads a replica probe row; lag is measured against the primary's WAL position, and the
+/// replay age counts only while the replica is behind (an idle primary writes nothing new).
+fn observe(row: &[Option<String>], primary_lsn: Option<u64>) -> Observation {
+    let text = |i: usize| row.get(i).and_then(|v| v.as_deref());
+    let in_recovery = text(0) == Some("t");
+    let replayed = text(1).and_then(parse_lsn);
+    let lag_bytes = match (in_recovery, primary_lsn, replayed) {
+        (true, Some(primary), Some(replayed)) => Some(primary.saturating_sub(replayed)),
+        _ => None,
+    };
+    let age = text(2).and_then(|v| v.parse::<i64>().ok());
+    let lag = match lag_bytes {
+        Some(0) => Some(Duration::ZERO),
+        Some(_) => age.map(|ms| Duration::from_millis(ms.max(0) as u64)),
+        None => None,
+    };
+    Observation {
+        in_recovery,
+        lag_bytes,
+        lag,
+    }
+}
+
+/// A WAL position as PostgreSQL prints it, `16/B374D848`.
+pub fn parse_lsn(text: &str) -> Option<u64> {
+    let (hi, lo) = text.split_once('/')?;
+    Some((u64::from_str_radix(hi, 16).ok()? << 32) | u64::from_str_radix(lo, 16).ok()?)
 }
 
 /// Opens each pool's minimum number of connections; failures are left to the health checks.
@@ -96,8 +134,7 @@ async fn warm_pools(cluster: &Cluster) {
     if min == 0 {
         return;
     }
-    let nodes = std::iter::once(&cluster.primary).chain(cluster.replicas.iter().map(|r| &r.node));
-    join_all(nodes.map(|node| async move {
+    join_all(cluster.nodes().map(|node| async move {
         let conns = join_all((0..min).map(|_| node.connection())).await;
         drop(conns);
     }))
@@ -116,7 +153,7 @@ async fn idle_reaper(cluster: Weak<Cluster>) {
             return;
         };
         let min = c.options.pool_min;
-        for node in std::iter::once(&c.primary).chain(c.replicas.iter().map(|r| &r.node)) {
+        for node in c.nodes() {
             let mut kept = 0;
             node.pool.retain(|_, metrics| {
                 let keep = kept < min || metrics.last_used() < idle;
@@ -124,5 +161,41 @@ async fn idle_reaper(cluster: Weak<Cluster>) {
                 keep
             });
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// WAL positions parse from PostgreSQL's hi/lo hex form.
+    #[test]
+    fn lsn_parsing() {
+        assert_eq!(parse_lsn("0/0"), Some(0));
+        assert_eq!(parse_lsn("16/B374D848"), Some(0x16_B374_D848));
+        assert_eq!(parse_lsn("nonsense"), None);
+    }
+
+    /// Lag counts bytes against the primary, and age only while the replica is behind.
+    #[test]
+    fn observations() {
+        let row = |r: &str, lsn: &str, age: &str| {
+            vec![
+                Some(r.to_string()),
+                Some(lsn.to_string()),
+                Some(age.to_string()),
+            ]
+        };
+        let caught_up = observe(&row("t", "0/100", "60000"), Some(0x100));
+        assert_eq!(caught_up.lag_bytes, Some(0));
+        assert_eq!(caught_up.lag, Some(Duration::ZERO));
+        let behind = observe(&row("t", "0/100", "2500"), Some(0x300));
+        assert_eq!(behind.lag_bytes, Some(0x200));
+        assert_eq!(behind.lag, Some(Duration::from_millis(2500)));
+        let promoted = observe(&row("f", "0/100", "0"), Some(0x300));
+        assert!(!promoted.in_recovery);
+        assert_eq!(promoted.lag_bytes, None);
+        let primary_down = observe(&row("t", "0/100", "10"), None);
+        assert_eq!(primary_down.lag_bytes, None);
     }
 }

@@ -3,7 +3,7 @@
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime};
 
 use deadpool_postgres::Object;
 use tokio::task::JoinHandle;
@@ -11,19 +11,26 @@ use tokio::task::JoinHandle;
 use crate::balancer::RoundRobin;
 use crate::config::{NodeConfig, Options};
 use crate::error::CoreError;
-use crate::health::{HealthState, SharedHealth, Transition};
+use crate::health::{HealthState, Limits, Observation, Role, SharedHealth, Transition};
 use crate::lexer::{tokenize, Token};
 use crate::metrics::{Metrics, MetricsSnapshot};
-use crate::node::{Node, Reply};
+use crate::node::{Node, ReadMode, Reply};
 use crate::router::{Reason, Route, Router, Target};
 use crate::values::Param;
 
 pub struct Replica {
     pub node: Node,
     pub health: SharedHealth,
-    /// The health checker's own connection, kept apart from the pool so that a busy pool never
-    /// fails a check.
-    pub checker: tokio::sync::Mutex<Option<tokio_postgres::Client>>,
+}
+
+/// What the last health round learned about the primary.
+#[derive(Debug, Clone, Default)]
+pub struct PrimaryState {
+    pub reachable: Option<bool>,
+    pub role: Option<Role>,
+    pub last_check: Option<SystemTime>,
+    /// Its current WAL position, the reference for replication lag.
+    pub wal_lsn: Option<u64>,
 }
 
 pub struct Cluster {
@@ -32,6 +39,7 @@ pub struct Cluster {
     pub options: Options,
     pub metrics: Metrics,
     pub router: Router,
+    pub primary_state: Mutex<PrimaryState>,
     balancer: RoundRobin,
     closed: AtomicBool,
     /// Background tasks (health loop, idle reaper), aborted on close.
@@ -73,7 +81,6 @@ impl Cluster {
             .map(|(i, config)| Replica {
                 node: Node::new(format!("replica_{i}"), config, &options),
                 health: SharedHealth::default(),
-                checker: tokio::sync::Mutex::new(None),
             })
             .collect();
         Arc::new(Cluster {
@@ -82,10 +89,20 @@ impl Cluster {
             router: Router::new(&options.write_functions, &options.read_only_functions),
             options,
             metrics: Metrics::default(),
+            primary_state: Mutex::new(PrimaryState::default()),
             balancer: RoundRobin::default(),
             closed: AtomicBool::new(false),
             tasks: Mutex::new(Vec::new()),
         })
+    }
+
+    pub fn limits(&self) -> Limits {
+        Limits {
+            failure_threshold: self.options.failure_threshold,
+            recovery_threshold: self.options.recovery_threshold,
+            max_lag: self.options.max_replication_lag,
+            max_lag_bytes: self.options.max_replication_lag_bytes,
+        }
     }
 
     fn ensure_open(&self) -> Result<(), CoreError> {
@@ -100,7 +117,7 @@ impl Cluster {
         self.closed.load(Ordering::Acquire)
     }
 
-    /// Runs one statement where the router (or `route_override`) sends it.
+    /// Runs one text where the router (or `route_override`) sends it.
     pub async fn query(
         &self,
         sql: &str,
@@ -132,7 +149,8 @@ impl Cluster {
             )),
             Target::Primary => {
                 self.metrics.write();
-                self.primary.run(sql, &tokens, params).await
+                let outcome = self.primary.run(sql, &tokens, params, ReadMode::No).await;
+                outcome.map_err(|e| self.explain_primary_error(e))
             }
             Target::Replica => {
                 self.metrics.read();
@@ -141,16 +159,18 @@ impl Cluster {
         }
     }
 
-    /// A read: on a healthy replica, and on the primary when there is none or the replica's
-    /// connection fails.
+    /// A read: on an eligible replica, bounded by `replicaReadTimeout`; on the primary when no
+    /// replica is eligible, or the replica's connection fails, times out, or the replica
+    /// cancels the read on a recovery conflict.
     async fn read(
         &self,
         sql: &str,
         tokens: &[Token<'_>],
         params: &[Param],
     ) -> Result<Reply, CoreError> {
+        let mode = ReadMode::Bounded(self.options.replica_read_timeout);
         match self.pick_replica() {
-            Some(i) => match self.replicas[i].node.run(sql, tokens, params).await {
+            Some(i) => match self.replicas[i].node.run(sql, tokens, params, mode).await {
                 Err(e) if e.is_connection_failure() => {
                     self.replica_connection_failed(i);
                     self.metrics.failover();
@@ -163,30 +183,51 @@ impl Cluster {
             None if !self.replicas.is_empty() => self.metrics.failover(),
             None => {}
         }
-        self.primary.run(sql, tokens, params).await
+        self.primary
+            .run(sql, tokens, params, ReadMode::Bounded(None))
+            .await
     }
 
     fn pick_replica(&self) -> Option<usize> {
         self.balancer.pick(self.replicas.len(), |i| {
-            self.replicas[i].health.is_healthy()
+            self.replicas[i].health.is_eligible()
         })
     }
 
     /// Counts a connection failure seen by a query toward the replica's health.
     pub fn replica_connection_failed(&self, i: usize) -> Transition {
-        let threshold = self.options.failure_threshold;
-        self.replicas[i]
-            .health
-            .update(|s| s.query_failed(threshold))
+        let limits = self.limits();
+        self.replicas[i].health.update(|s| s.query_failed(&limits))
     }
 
-    /// A dedicated connection for `getClient`: reads from a healthy replica (the primary when
+    /// A write the configured primary refused because it is a standby says so plainly.
+    fn explain_primary_error(&self, e: CoreError) -> CoreError {
+        let in_recovery = self
+            .primary_state
+            .lock()
+            .is_ok_and(|s| s.role == Some(Role::Replica));
+        match e {
+            CoreError::Database(db) if in_recovery && e_is_read_only(&db) => {
+                CoreError::PrimaryInRecovery {
+                    node: self.primary.label.clone(),
+                    cause: db,
+                }
+            }
+            other => other,
+        }
+    }
+
+    /// A dedicated connection for `getClient`: reads from an eligible replica (the primary when
     /// there is none or it cannot connect), writes from the primary.
     pub async fn checkout(&self, kind: ClientKind) -> Result<Checkout, CoreError> {
         self.ensure_open()?;
         if kind == ClientKind::Read {
             match self.pick_replica() {
-                Some(i) => match self.replicas[i].node.connection().await {
+                Some(i) => match self.replicas[i]
+                    .node
+                    .connection_within(self.options.replica_read_timeout)
+                    .await
+                {
                     Ok(conn) => {
                         return Ok(Checkout {
                             conn,
@@ -227,6 +268,13 @@ impl Cluster {
             .collect()
     }
 
+    pub fn primary_status(&self) -> PrimaryState {
+        self.primary_state
+            .lock()
+            .map(|s| s.clone())
+            .unwrap_or_default()
+    }
+
     pub fn metrics(&self) -> MetricsSnapshot {
         self.metrics.snapshot()
     }
@@ -241,31 +289,39 @@ impl Cluster {
         for task in tasks {
             task.abort();
         }
-        self.primary.pool.close();
-        for replica in &self.replicas {
-            replica.node.pool.close();
-            replica.checker.lock().await.take();
+        for node in self.nodes() {
+            node.pool.close();
+            node.checker.lock().await.take();
         }
     }
 
-    /// Records the outcome of one health check.
+    /// The primary, then every replica.
+    pub fn nodes(&self) -> impl Iterator<Item = &Node> {
+        std::iter::once(&self.primary).chain(self.replicas.iter().map(|r| &r.node))
+    }
+
+    /// Records the outcome of one health check of replica `i`.
     pub fn record_check(
         &self,
         i: usize,
-        outcome: Result<std::time::Duration, CoreError>,
+        outcome: Result<(Duration, Observation), CoreError>,
     ) -> Transition {
         let now = SystemTime::now();
-        let threshold = self.options.failure_threshold;
+        let limits = self.limits();
         match outcome {
-            Ok(elapsed) => self.replicas[i]
+            Ok((elapsed, seen)) => self.replicas[i]
                 .health
-                .update(|s| s.check_passed(now, elapsed)),
+                .update(|s| s.check_passed(now, elapsed, seen, &limits)),
             Err(_) => {
                 self.metrics.health_check_failure();
                 self.replicas[i]
                     .health
-                    .update(|s| s.check_failed(now, threshold))
+                    .update(|s| s.check_failed(now, &limits))
             }
         }
     }
+}
+
+fn e_is_read_only(db: &tokio_postgres::error::DbError) -> bool {
+    *db.code() == tokio_postgres::error::SqlState::READ_ONLY_SQL_TRANSACTION
 }

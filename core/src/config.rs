@@ -65,6 +65,14 @@ pub struct Options {
     pub health_check_interval: Duration,
     pub health_check_timeout: Duration,
     pub failure_threshold: u32,
+    /// Consecutive passing checks that readmit an ejected replica.
+    pub recovery_threshold: u32,
+    /// How long a read may take on a replica (connecting included) before it is retried on the
+    /// primary; `None` waits as long as the read takes.
+    pub replica_read_timeout: Option<Duration>,
+    /// Replicas further behind than this are not read from until they catch up.
+    pub max_replication_lag: Option<Duration>,
+    pub max_replication_lag_bytes: Option<u64>,
     /// Added to the router's default write functions.
     pub write_functions: Vec<String>,
     /// Removed from the router's write functions.
@@ -81,6 +89,10 @@ impl Default for Options {
             health_check_interval: Duration::from_millis(30_000),
             health_check_timeout: Duration::from_millis(5_000),
             failure_threshold: 3,
+            recovery_threshold: 1,
+            replica_read_timeout: Some(Duration::from_millis(15_000)),
+            max_replication_lag: None,
+            max_replication_lag_bytes: None,
             write_functions: Vec::new(),
             read_only_functions: Vec::new(),
         }
@@ -220,9 +232,9 @@ pub fn parse_node(
         }
     }
     if pg.get_application_name().is_none() {
-        if let Some(name) = string("application_name")? {
-            pg.application_name(&name);
-        }
+        // Named by default, so its connections can be told apart in pg_stat_activity.
+        let name = string("application_name")?.unwrap_or_else(|| "read-replica-manager".into());
+        pg.application_name(&name);
     }
     match field("statement_timeout") {
         None => {}
@@ -307,6 +319,31 @@ const OPTIONS: &[OptionSpec] = &[
         env: None,
         min: 1.0,
         apply: |o, v| o.failure_threshold = v as u32,
+    },
+    OptionSpec {
+        key: "recoveryThreshold",
+        env: None,
+        min: 1.0,
+        apply: |o, v| o.recovery_threshold = v as u32,
+    },
+    OptionSpec {
+        key: "replicaReadTimeout",
+        env: None,
+        min: 0.0,
+        // 0 turns the limit off.
+        apply: |o, v| o.replica_read_timeout = (v > 0.0).then(|| Duration::from_millis(v as u64)),
+    },
+    OptionSpec {
+        key: "maxReplicationLagMs",
+        env: None,
+        min: 0.0,
+        apply: |o, v| o.max_replication_lag = Some(Duration::from_millis(v as u64)),
+    },
+    OptionSpec {
+        key: "maxReplicationLagBytes",
+        env: None,
+        min: 0.0,
+        apply: |o, v| o.max_replication_lag_bytes = Some(v as u64),
     },
 ];
 

@@ -25,6 +25,8 @@ pub enum CoreError {
     /// The driver failed without the connection failing (a value it could not encode or
     /// decode, …): the caller's problem, not the node's.
     Driver(String),
+    /// The configured primary is a standby, so it refused a write.
+    PrimaryInRecovery { node: String, cause: Box<DbError> },
     /// The connection could not be made or was lost. `node` says where, without secrets.
     Connection {
         code: &'static str,
@@ -41,6 +43,22 @@ impl CoreError {
         match self {
             CoreError::Connection { .. } => true,
             CoreError::Database(db) => is_connection_sqlstate(db),
+            _ => false,
+        }
+    }
+
+    /// Whether the connection is unusable after this error (as opposed to a recovery conflict,
+    /// which cancels the statement but keeps the session).
+    pub fn breaks_connection(&self) -> bool {
+        match self {
+            CoreError::Connection { .. } => true,
+            CoreError::Database(db) => {
+                let code = db.code();
+                code.code().starts_with("08")
+                    || *code == SqlState::ADMIN_SHUTDOWN
+                    || *code == SqlState::CRASH_SHUTDOWN
+                    || *code == SqlState::CANNOT_CONNECT_NOW
+            }
             _ => false,
         }
     }
@@ -166,6 +184,12 @@ impl fmt::Display for CoreError {
                 "bind message supplies {got} parameters, but prepared statement \"\" requires {expected}"
             ),
             CoreError::Driver(m) => f.write_str(m),
+            CoreError::PrimaryInRecovery { node, cause } => write!(
+                f,
+                "the configured primary {node} is a standby (in recovery), so it cannot run \
+                 writes: point primaryConfig at the current primary ({})",
+                cause.message()
+            ),
             CoreError::PoolExhausted { node, waited_ms } => write!(
                 f,
                 "timeout exceeded when trying to connect: every connection to {node} stayed busy \

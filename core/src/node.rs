@@ -55,7 +55,24 @@ pub struct Node {
     pub label: String,
     pub config: NodeConfig,
     pub pool: Pool,
+    /// The health checker's own connection, kept apart from the pool so that a busy pool never
+    /// fails a check.
+    pub checker: tokio::sync::Mutex<Option<tokio_postgres::Client>>,
 }
+
+/// How a statement may be retried on this node.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReadMode {
+    /// A write: run once.
+    No,
+    /// A read: a pooled connection found broken is replaced and the read retried; the whole
+    /// read, connecting included, is bounded by the limit when there is one.
+    Bounded(Option<Duration>),
+}
+
+/// Times a read is retried on fresh connections when the pooled ones turn out to be broken
+/// (a restarted server, terminated backends).
+const STALE_RETRIES: usize = 3;
 
 impl Node {
     pub fn new(name: String, mut config: NodeConfig, options: &Options) -> Node {
@@ -83,6 +100,71 @@ impl Node {
             label,
             config,
             pool,
+            checker: tokio::sync::Mutex::new(None),
+        }
+    }
+
+    /// A pooled connection, waiting at most `limit` (connecting included).
+    pub async fn connection_within(&self, limit: Option<Duration>) -> Result<Object, CoreError> {
+        match limit {
+            None => self.connection().await,
+            Some(limit) => tokio::time::timeout(limit, self.connection())
+                .await
+                .unwrap_or_else(|_| Err(self.timed_out(limit))),
+        }
+    }
+
+    fn timed_out(&self, limit: Duration) -> CoreError {
+        CoreError::Connection {
+            code: "ETIMEDOUT",
+            node: self.label.clone(),
+            message: format!("no answer within {} ms", limit.as_millis()),
+        }
+    }
+
+    /// Runs `sql` on the checker's own connection (opened on demand), bounded by `limit`, and
+    /// returns the first row's values as text with the time the exchange took.
+    pub async fn probe(
+        &self,
+        sql: &str,
+        limit: Duration,
+    ) -> Result<(Vec<Option<String>>, Duration), CoreError> {
+        let started = std::time::Instant::now();
+        let attempt = async {
+            let mut checker = self.checker.lock().await;
+            if checker.as_ref().is_none_or(|c| c.is_closed()) {
+                let (client, connection) = self
+                    .config
+                    .pg
+                    .connect(NoTls)
+                    .await
+                    .map_err(|e| CoreError::from_driver(e, &self.label))?;
+                tokio::spawn(connection);
+                *checker = Some(client);
+            }
+            let client = checker.as_ref().expect("connected above");
+            let messages = client
+                .simple_query(sql)
+                .await
+                .map_err(|e| CoreError::from_driver(e, &self.label))?;
+            let row = messages.iter().find_map(|m| match m {
+                tokio_postgres::SimpleQueryMessage::Row(row) => Some(row),
+                _ => None,
+            });
+            let values = row.map_or_else(Vec::new, |row| {
+                (0..row.len())
+                    .map(|i| row.get(i).map(str::to_string))
+                    .collect()
+            });
+            Ok((values, started.elapsed()))
+        };
+        match tokio::time::timeout(limit, attempt).await {
+            Ok(outcome) => outcome,
+            Err(_) => {
+                // The connection may be stuck mid-exchange: start afresh next time.
+                self.checker.lock().await.take();
+                Err(self.timed_out(limit))
+            }
         }
     }
 
@@ -93,15 +175,56 @@ impl Node {
         })
     }
 
-    /// Checks out a connection and runs `sql` (already lexed into `tokens`) on it.
+    /// Checks out a connection and runs `sql` (already lexed into `tokens`) on it. A connection
+    /// that turns out to be broken is closed, never pooled again; a read then retries on a fresh
+    /// one, since a read that failed with its connection changed nothing.
     pub async fn run(
         &self,
         sql: &str,
         tokens: &[Token<'_>],
         params: &[Param],
+        mode: ReadMode,
     ) -> Result<Reply, CoreError> {
-        let conn = self.connection().await?;
-        self.run_on(&conn, sql, tokens, params, true).await
+        let limit = match mode {
+            ReadMode::Bounded(limit) => limit,
+            ReadMode::No => None,
+        };
+        let deadline = limit.map(|l| tokio::time::Instant::now() + l);
+        let mut retries = 0;
+        loop {
+            let remaining =
+                deadline.map(|d| d.saturating_duration_since(tokio::time::Instant::now()));
+            let conn = self.connection_within(remaining).await?;
+            let reused = Object::metrics(&conn).recycle_count > 0;
+            let run = self.run_on(&conn, sql, tokens, params, true);
+            let outcome = match deadline {
+                None => run.await,
+                Some(deadline) => match tokio::time::timeout_at(deadline, run).await {
+                    Ok(outcome) => outcome,
+                    Err(_) => {
+                        // Stop the statement if the server still listens, and never pool a
+                        // connection with an exchange in flight.
+                        let cancel = conn.cancel_token();
+                        tokio::spawn(async move {
+                            let _ = cancel.cancel_query(NoTls).await;
+                        });
+                        drop(Object::take(conn));
+                        return Err(self.timed_out(limit.unwrap_or_default()));
+                    }
+                },
+            };
+            match outcome {
+                Err(e) if e.breaks_connection() => {
+                    drop(Object::take(conn));
+                    let may_retry = mode != ReadMode::No && reused && retries < STALE_RETRIES;
+                    if !may_retry {
+                        return Err(e);
+                    }
+                    retries += 1;
+                }
+                done => return done,
+            }
+        }
     }
 
     /// Runs `sql` on `conn`. Several statements without parameters run one by one, as the

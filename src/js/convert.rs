@@ -6,8 +6,9 @@ use napi::bindgen_prelude::{FromNapiValue, ToNapiValue, TypeName, ValidateNapiVa
 use napi::{sys, Error, Result, Status, ValueType};
 
 use super::raw::{RawEnv, RawValue};
-use crate::core::cluster::ReplicaStatus;
+use crate::core::cluster::{PrimaryState, ReplicaStatus};
 use crate::core::config::{ConfigValue, Fields};
+use crate::core::health::Role;
 use crate::core::metrics::MetricsSnapshot;
 use crate::core::node::{QueryOutput, Reply};
 use crate::core::router::{Reason, Route};
@@ -229,6 +230,20 @@ fn status_to_js(env: RawEnv, replicas: &[ReplicaStatus]) -> Result<RawValue> {
             "responseTime",
             r.health.response_time.map(|d| d.as_millis() as f64),
         )?;
+        // Beyond the guide's keys: what the last check saw, and whether reads go there.
+        env.set_opt_str_or_null(entry, "role", r.health.role.map(Role::as_str))?;
+        env.set_opt_number(
+            entry,
+            "replicationLagBytes",
+            r.health.lag_bytes.map(|b| b as f64),
+        )?;
+        env.set_opt_number(
+            entry,
+            "replicationLagMs",
+            r.health.lag.map(|d| d.as_millis() as f64),
+        )?;
+        env.set(entry, "lagging", env.boolean(r.health.lagging)?)?;
+        env.set(entry, "eligible", env.boolean(r.health.eligible())?)?;
         env.set(out, &r.name, entry)?;
     }
     Ok(out)
@@ -238,6 +253,9 @@ fn status_to_js(env: RawEnv, replicas: &[ReplicaStatus]) -> Result<RawValue> {
 pub struct MetricsReport {
     pub counters: MetricsSnapshot,
     pub replicas: Vec<ReplicaStatus>,
+    pub primary: PrimaryState,
+    /// Host, port and database of the primary, for its status entry.
+    pub primary_address: (String, u16, String),
 }
 
 impl ToNapiValue for MetricsReport {
@@ -257,6 +275,23 @@ impl ToNapiValue for MetricsReport {
             env.set_number(routes, reason.as_str(), count as f64)?;
         }
         env.set(out, "routes", routes)?;
+        let primary = env.object()?;
+        let (host, port, database) = &val.primary_address;
+        env.set_str(primary, "host", host)?;
+        env.set_number(primary, "port", f64::from(*port))?;
+        env.set_str(primary, "database", database)?;
+        let reachable = match val.primary.reachable {
+            Some(r) => env.boolean(r)?,
+            None => env.null()?,
+        };
+        env.set(primary, "reachable", reachable)?;
+        env.set_opt_str_or_null(primary, "role", val.primary.role.map(Role::as_str))?;
+        let last = match val.primary.last_check {
+            Some(t) => env.string(&iso8601(t))?,
+            None => env.null()?,
+        };
+        env.set(primary, "lastHealthCheck", last)?;
+        env.set(out, "primary", primary)?;
         Ok(out)
     }
 }

@@ -3,7 +3,7 @@
 //! Native calls settle with either their value or an `Error` instance built here ([`Settled`]);
 //! the JS facade throws the latter, so every rejection carries node-postgres's fields.
 
-use crate::core::tokio_postgres::error::ErrorPosition;
+use crate::core::tokio_postgres::error::{DbError, ErrorPosition};
 use napi::bindgen_prelude::ToNapiValue;
 use napi::{sys, Result};
 
@@ -59,34 +59,38 @@ pub fn to_js_error(env: RawEnv, err: &CoreError) -> Result<RawValue> {
             env.set_str(e, "code", code)?;
             Ok(e)
         }
-        CoreError::Database(db) => {
-            let e = env.error(db.message(), false)?;
-            // pg-protocol's DatabaseError: name 'error', every field present, absent ones undefined.
-            env.set_str(e, "name", "error")?;
-            env.set_str(e, "severity", db.severity())?;
-            env.set_str(e, "code", db.code().code())?;
-            env.set_opt_str(e, "detail", db.detail())?;
-            env.set_opt_str(e, "hint", db.hint())?;
-            let (position, internal_position, internal_query) = match db.position() {
-                Some(ErrorPosition::Original(p)) => (Some(p.to_string()), None, None),
-                Some(ErrorPosition::Internal { position, query }) => {
-                    (None, Some(position.to_string()), Some(query.as_str()))
-                }
-                None => (None, None, None),
-            };
-            env.set_opt_str(e, "position", position.as_deref())?;
-            env.set_opt_str(e, "internalPosition", internal_position.as_deref())?;
-            env.set_opt_str(e, "internalQuery", internal_query)?;
-            env.set_opt_str(e, "where", db.where_())?;
-            env.set_opt_str(e, "schema", db.schema())?;
-            env.set_opt_str(e, "table", db.table())?;
-            env.set_opt_str(e, "column", db.column())?;
-            env.set_opt_str(e, "dataType", db.datatype())?;
-            env.set_opt_str(e, "constraint", db.constraint())?;
-            env.set_opt_str(e, "file", db.file())?;
-            env.set_opt_str(e, "line", db.line().map(|l| l.to_string()).as_deref())?;
-            env.set_opt_str(e, "routine", db.routine())?;
-            Ok(e)
-        }
+        CoreError::PrimaryInRecovery { cause, .. } => database_error(env, &message, cause),
+        CoreError::Database(db) => database_error(env, db.message(), db),
     }
+}
+
+/// pg-protocol's DatabaseError: name 'error', every field present, absent ones undefined.
+fn database_error(env: RawEnv, message: &str, db: &DbError) -> Result<RawValue> {
+    let e = env.error(message, false)?;
+    // pg-protocol's DatabaseError: name 'error', every field present, absent ones undefined.
+    env.set_str(e, "name", "error")?;
+    env.set_str(e, "severity", db.severity())?;
+    env.set_str(e, "code", db.code().code())?;
+    env.set_opt_str(e, "detail", db.detail())?;
+    env.set_opt_str(e, "hint", db.hint())?;
+    let (position, internal_position, internal_query) = match db.position() {
+        Some(ErrorPosition::Original(p)) => (Some(p.to_string()), None, None),
+        Some(ErrorPosition::Internal { position, query }) => {
+            (None, Some(position.to_string()), Some(query.as_str()))
+        }
+        None => (None, None, None),
+    };
+    env.set_opt_str(e, "position", position.as_deref())?;
+    env.set_opt_str(e, "internalPosition", internal_position.as_deref())?;
+    env.set_opt_str(e, "internalQuery", internal_query)?;
+    env.set_opt_str(e, "where", db.where_())?;
+    env.set_opt_str(e, "schema", db.schema())?;
+    env.set_opt_str(e, "table", db.table())?;
+    env.set_opt_str(e, "column", db.column())?;
+    env.set_opt_str(e, "dataType", db.datatype())?;
+    env.set_opt_str(e, "constraint", db.constraint())?;
+    env.set_opt_str(e, "file", db.file())?;
+    env.set_opt_str(e, "line", db.line().map(|l| l.to_string()).as_deref())?;
+    env.set_opt_str(e, "routine", db.routine())?;
+    Ok(e)
 }

@@ -135,9 +135,12 @@ impl NativeManager {
 
     #[napi(catch_unwind, ts_return_type = "Metrics")]
     pub fn metrics(&self) -> MetricsReport {
+        let primary = &self.cluster.primary.config;
         MetricsReport {
             counters: self.cluster.metrics(),
             replicas: self.cluster.replica_status(),
+            primary: self.cluster.primary_status(),
+            primary_address: (primary.host.clone(), primary.port, primary.database.clone()),
         }
     }
 
