@@ -61,7 +61,6 @@ test('a replica killed under concurrent reads: zero failed reads, ejected, back 
   }
 
   assert.deepEqual(failures.map(String), [], 'no read failed')
-  assert.ok(served.length > 400, `reads served: ${served.length}`)
   assert.ok(manager.getMetrics().healthCheckFailures >= 1)
 })
 

@@ -6,6 +6,10 @@
 #   scripts/cluster.sh stop            stop every node (fast shutdown)
 #   scripts/cluster.sh stop-node NAME  immediate stop of one node (primary, replica_0, replica_1, ...)
 #   scripts/cluster.sh start-node NAME start one node again
+#   scripts/cluster.sh pause-node NAME  SIGSTOP every process of a node (a hung server)
+#   scripts/cluster.sh resume-node NAME SIGCONT them again
+#   scripts/cluster.sh promote-node NAME  promote a replica to a primary (for role tests)
+#   scripts/cluster.sh rebuild-node NAME  re-create a replica from the primary (pg_basebackup)
 #   scripts/cluster.sh status          one line per node: name, port, running|stopped, role
 #   scripts/cluster.sh env             the guide's DB_* variables for this cluster, as shell exports
 #   scripts/cluster.sh destroy         stop everything and delete the data
@@ -180,5 +184,22 @@ case "${1:-}" in
   destroy)
     cmd_stop
     rm -rf "$ROOT"; rm -f "$state_dir/data-dir" ;;
-  *) sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
+  pause-node | resume-node)
+    [ -n "${2:-}" ] || die "$1 needs a node name"
+    node_port "$2" >/dev/null
+    pid=$(head -1 "$(node_dir "$2")/postmaster.pid" 2>/dev/null) || die "$2 is not running"
+    sig=STOP; [ "$1" = resume-node ] && sig=CONT
+    # The postmaster and every backend and auxiliary process under it.
+    kill -s "$sig" "$pid" $(pgrep -P "$pid") ;;
+  promote-node)
+    [ -n "${2:-}" ] || die "promote-node needs a node name"
+    as_pg "$BIN/pg_ctl" -D "$(node_dir "$2")" -w promote >/dev/null ;;
+  rebuild-node)
+    [ -n "${2:-}" ] || die "rebuild-node needs a node name"
+    case "$2" in replica_*) ;; *) die "only a replica can be rebuilt" ;; esac
+    is_running "$2" && as_pg "$BIN/pg_ctl" -D "$(node_dir "$2")" -m immediate -w stop >/dev/null
+    rm -rf "$(node_dir "$2")"
+    init_replica "$2"
+    pg_start "$2" ;;
+  *) sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
 esac

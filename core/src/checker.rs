@@ -1,4 +1,4 @@
-//! Background work: the replica health loop and the idle-connection reaper.
+//! Background work: a health loop per node and the idle-connection reaper.
 //!
 //! Tasks hold only a `Weak` reference to the cluster, so a manager that is dropped without
 //! `close()` still stops them.
@@ -12,9 +12,9 @@ use crate::cluster::Cluster;
 use crate::error::CoreError;
 use crate::health::{Observation, Role};
 
-/// Runs the first health check of every replica (bounded by the check timeout), then starts the
-/// background tasks. The pools' minimum connections open in the background, so that a node
-/// that is slow to connect never holds up initialization.
+/// Runs the first health check of every node (all at once, bounded by the check timeout), then
+/// starts the background tasks. The pools' minimum connections open in the background, so that
+/// a node that is slow to connect never holds up initialization.
 pub async fn start(cluster: &Arc<Cluster>) {
     check_all(cluster).await;
     let weak = Arc::downgrade(cluster);
@@ -23,26 +23,40 @@ pub async fn start(cluster: &Arc<Cluster>) {
             warm_pools(&c).await;
         }
     });
-    let health = tokio::spawn(health_loop(Arc::downgrade(cluster)));
-    let reaper = tokio::spawn(idle_reaper(Arc::downgrade(cluster)));
-    let mut tasks = cluster.tasks.lock().unwrap_or_else(|e| e.into_inner());
-    tasks.extend([warm, health, reaper]);
+    let mut tasks = vec![
+        warm,
+        tokio::spawn(idle_reaper(Arc::downgrade(cluster))),
+        tokio::spawn(node_loop(Arc::downgrade(cluster), None)),
+    ];
+    for i in 0..cluster.replicas.len() {
+        tasks.push(tokio::spawn(node_loop(Arc::downgrade(cluster), Some(i))));
+    }
+    cluster
+        .tasks
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .extend(tasks);
 }
 
-async fn health_loop(cluster: Weak<Cluster>) {
+/// The health loop of one node (`None` for the primary). Each node has its own, so a slow or
+/// hung node delays no other node's checks.
+async fn node_loop(cluster: Weak<Cluster>, replica: Option<usize>) {
     let Some(interval) = cluster.upgrade().map(|c| c.options.health_check_interval) else {
         return;
     };
     loop {
         tokio::time::sleep(interval).await;
-        match cluster.upgrade() {
-            Some(c) if !c.is_closed() => check_all(&c).await,
-            _ => return,
+        let Some(c) = cluster.upgrade().filter(|c| !c.is_closed()) else {
+            return;
+        };
+        match replica {
+            None => check_primary(&c).await,
+            Some(i) => check_replica(&c, i).await,
         }
     }
 }
 
-/// What the primary is asked each round: whether it is a standby, and its WAL position.
+/// What the primary is asked: whether it is a standby, and its WAL position.
 const PRIMARY_PROBE: &str = "SELECT pg_is_in_recovery(), \
      CASE WHEN pg_is_in_recovery() THEN NULL ELSE pg_current_wal_lsn()::text END";
 
@@ -51,24 +65,37 @@ const PRIMARY_PROBE: &str = "SELECT pg_is_in_recovery(), \
 const REPLICA_PROBE: &str = "SELECT pg_is_in_recovery(), pg_last_wal_replay_lsn()::text, \
      (EXTRACT(EPOCH FROM clock_timestamp() - pg_last_xact_replay_timestamp()) * 1000)::int8";
 
-/// One health round: the primary and every replica at once, each bounded by the check timeout,
-/// so one slow or hung node never delays the others.
+/// Checks every node at once: the primary first in spirit (its WAL position is the reference
+/// for lag), but concurrently in fact, each bounded by the check timeout.
 pub async fn check_all(cluster: &Cluster) {
     let limit = cluster.options.health_check_timeout;
-    let primary = cluster.primary.probe(PRIMARY_PROBE, limit);
     let replicas = join_all(
         cluster
             .replicas
             .iter()
             .map(|r| r.node.probe(REPLICA_PROBE, limit)),
     );
-    let (primary, replicas) = tokio::join!(primary, replicas);
-
+    let (primary, replicas) = tokio::join!(cluster.primary.probe(PRIMARY_PROBE, limit), replicas);
     let primary_lsn = record_primary(cluster, primary);
     for (i, outcome) in replicas.into_iter().enumerate() {
         let observed = outcome.map(|(row, elapsed)| (elapsed, observe(&row, primary_lsn)));
         cluster.record_check(i, observed);
     }
+}
+
+async fn check_primary(cluster: &Cluster) {
+    let limit = cluster.options.health_check_timeout;
+    let outcome = cluster.primary.probe(PRIMARY_PROBE, limit).await;
+    record_primary(cluster, outcome);
+}
+
+/// Lag is measured against the primary's WAL position from its latest check.
+async fn check_replica(cluster: &Cluster, i: usize) {
+    let limit = cluster.options.health_check_timeout;
+    let outcome = cluster.replicas[i].node.probe(REPLICA_PROBE, limit).await;
+    let primary_lsn = cluster.primary_status().wal_lsn;
+    let observed = outcome.map(|(row, elapsed)| (elapsed, observe(&row, primary_lsn)));
+    cluster.record_check(i, observed);
 }
 
 fn record_primary(

@@ -126,6 +126,7 @@ impl Cluster {
     ) -> Result<Reply, CoreError> {
         self.ensure_open()?;
         let tokens = tokenize(sql);
+        let classified = self.router.classify_tokens(&tokens);
         let route = match route_override {
             Some(Target::Replica) => Route {
                 target: Target::Replica,
@@ -135,7 +136,12 @@ impl Cluster {
                 target: Target::Primary,
                 reason: Reason::OverridePrimary,
             },
-            None => self.router.classify_tokens(&tokens),
+            None => classified,
+        };
+        // A read sent to the primary may still be retried on a fresh connection; a write never.
+        let primary_mode = match classified.target {
+            Target::Replica => ReadMode::Bounded(None),
+            _ => ReadMode::No,
         };
         self.metrics.route(route.reason);
         match route.target {
@@ -149,7 +155,7 @@ impl Cluster {
             )),
             Target::Primary => {
                 self.metrics.write();
-                let outcome = self.primary.run(sql, &tokens, params, ReadMode::No).await;
+                let outcome = self.primary.run(sql, &tokens, params, primary_mode).await;
                 outcome.map_err(|e| self.explain_primary_error(e))
             }
             Target::Replica => {
