@@ -34,6 +34,14 @@ export interface ManagerOptions {
   healthCheckTimeout?: number
   /** Consecutive failures (checks or connection failures of queries) that eject a replica. 3. */
   failureThreshold?: number
+  /** Consecutive passing checks that readmit an ejected replica. 1. */
+  recoveryThreshold?: number
+  /** Limit for a read on a replica, ms, before it is retried on the primary; 0 turns it off. 15000. */
+  replicaReadTimeout?: number
+  /** Replicas further behind than this (ms since their last replay, while behind) are skipped. Off. */
+  maxReplicationLagMs?: number
+  /** Replicas further behind than this many bytes of WAL are skipped. Off. */
+  maxReplicationLagBytes?: number
   /** Functions whose call sends a query to the primary, added to the defaults (nextval, …). */
   writeFunctions?: string[]
   /** Functions removed from the write-function list. */
@@ -130,6 +138,25 @@ export interface ReplicaStatus {
   failureCount: number
   /** Milliseconds the last passing check took; null before one passed. */
   responseTime: number | null
+  /** What the last passing check found: 'primary' means the replica was promoted. */
+  role: 'replica' | 'primary' | null
+  replicationLagBytes: number | null
+  replicationLagMs: number | null
+  /** Behind by more than maxReplicationLagMs / maxReplicationLagBytes. */
+  lagging: boolean
+  /** Healthy, still a standby and not lagging: reads go here. */
+  eligible: boolean
+}
+
+export interface PrimaryStatus {
+  host: string
+  port: number
+  database: string
+  /** null before the first check. */
+  reachable: boolean | null
+  /** 'replica' means the configured primary is a standby. */
+  role: 'replica' | 'primary' | null
+  lastHealthCheck: string | null
 }
 
 export interface Metrics {
@@ -143,6 +170,7 @@ export interface Metrics {
   misroutedReads: number
   /** Statements routed, by reason. */
   routes: Record<RouteReason, number>
+  primary: PrimaryStatus
 }
 
 /** A dedicated connection; statements run as given (no routing), transactions allowed. */
