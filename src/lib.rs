@@ -9,10 +9,19 @@ pub(crate) use read_replica_core as core;
 
 mod js;
 
-/// The addon's own tokio runtime: one worker per core (at most 4), named for profiles.
+/// The addon's own tokio runtime, its threads named for profiles. `RRM_WORKER_THREADS` sizes it;
+/// by default it takes half the cores (at least 1, at most 4), leaving the rest to the JS
+/// thread: on 2 cores one worker cut client CPU per point read by a quarter against two
+/// (fewer cross-thread wake-ups; see bench/RESULTS.md).
 #[napi_derive::module_init]
 fn init() {
-    let workers = std::thread::available_parallelism().map_or(2, |n| n.get().min(4));
+    let workers = std::env::var("RRM_WORKER_THREADS")
+        .ok()
+        .and_then(|v| v.parse::<usize>().ok())
+        .filter(|&n| n > 0)
+        .unwrap_or_else(|| {
+            std::thread::available_parallelism().map_or(1, |n| (n.get() / 2).clamp(1, 4))
+        });
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(workers)
         .thread_name("rrm-worker")

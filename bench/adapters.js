@@ -1,0 +1,89 @@
+'use strict'
+// The three drivers under test, each behind the same small interface, with the routing a
+// read/write-splitting layer in JS does (reads round-robin over the replicas, writes and
+// transactions on the primary) for the two JavaScript drivers.
+
+const { clusterEnv } = require('../scripts/cluster.js')
+
+function settings() {
+  const env = clusterEnv()
+  const primary = {
+    host: env.DB_HOST,
+    port: Number(env.DB_PORT),
+    database: env.DB_NAME,
+    user: env.DB_USER,
+    password: env.DB_PASSWORD,
+  }
+  return { primary, replicas: JSON.parse(env.DB_REPLICAS) }
+}
+
+/** A JS manager: one pool per server, round-robin reads, writes on the primary. */
+function roundRobin(pools) {
+  let next = 0
+  return () => pools[next++ % pools.length]
+}
+
+const adapters = {
+  async pg(poolSize) {
+    const pg = require('pg')
+    const { primary, replicas } = settings()
+    const primaryPool = new pg.Pool({ ...primary, max: poolSize })
+    const replicaPools = replicas.map((r) => new pg.Pool({ ...r, max: poolSize }))
+    const pick = roundRobin(replicaPools)
+    return {
+      read: (text, values) => pick().query(text, values),
+      write: (text, values) => primaryPool.query(text, values),
+      async transaction(statements) {
+        const client = await primaryPool.connect()
+        try {
+          for (const [text, values] of statements) await client.query(text, values)
+        } finally {
+          client.release()
+        }
+      },
+      close: () => Promise.all([primaryPool, ...replicaPools].map((p) => p.end())),
+    }
+  },
+
+  async postgresjs(poolSize) {
+    const postgres = require('postgres')
+    const { primary, replicas } = settings()
+    const open = (c) =>
+      postgres({ host: c.host, port: c.port, database: c.database, username: c.user, password: c.password, max: poolSize, onnotice: () => {} })
+    const primarySql = open(primary)
+    const replicaSqls = replicas.map(open)
+    const pick = roundRobin(replicaSqls)
+    return {
+      read: (text, values) => pick().unsafe(text, values, { prepare: true }),
+      write: (text, values) => primarySql.unsafe(text, values, { prepare: true }),
+      async transaction(statements) {
+        // postgres.js runs BEGIN / COMMIT itself around its callback, on one connection.
+        await primarySql.begin(async (sql) => {
+          for (const [text, values] of statements.slice(1, -1)) await sql.unsafe(text, values, { prepare: true })
+        })
+      },
+      close: () => Promise.all([primarySql, ...replicaSqls].map((s) => s.end())),
+    }
+  },
+
+  async manager(poolSize) {
+    const rrm = require('..')
+    const { primary, replicas } = settings()
+    const manager = await rrm.initializeReadReplicaManager(primary, replicas, { max: poolSize })
+    return {
+      read: (text, values) => manager.query(text, values),
+      write: (text, values) => manager.query(text, values),
+      async transaction(statements) {
+        const client = await manager.getClient('write')
+        try {
+          for (const [text, values] of statements) await client.query(text, values)
+        } finally {
+          client.release()
+        }
+      },
+      close: () => rrm.closeReadReplicaManager(),
+    }
+  },
+}
+
+module.exports = { adapters, settings }

@@ -1,0 +1,105 @@
+'use strict'
+// `npm run bench`: node-postgres, postgres.js and this manager on the same workloads against
+// the local cluster, interleaved in rounds (the order rotating), each measurement in a child
+// process of its own after a warm-up; plus pgbench as the C client's limit for the point read.
+//
+// BENCH_ROUNDS (default 3) and BENCH_MS (default 3000) set the length; BENCH_ONLY picks
+// workloads by name (comma-separated substrings); BENCH_WRITE=1 writes bench/RESULTS.md.
+
+const { execFileSync } = require('node:child_process')
+const fs = require('node:fs')
+const os = require('node:os')
+const path = require('node:path')
+const pg = require('pg')
+const { ensureCluster, clusterEnv } = require('../scripts/cluster.js')
+const { settings } = require('./adapters')
+const { workloads, prepare, ROWS } = require('./workloads')
+
+const root = path.resolve(__dirname, '..')
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3)
+const MS = Number(process.env.BENCH_MS ?? 3000)
+const ADAPTERS = ['pg', 'postgresjs', 'manager']
+const only = process.env.BENCH_ONLY?.split(',').map((s) => s.trim())
+const chosen = Object.keys(workloads).filter((w) => !only || only.some((o) => w.includes(o)))
+
+const median = (xs) => {
+  const s = [...xs].sort((a, b) => a - b)
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2
+}
+
+function measure(adapter, workload) {
+  const out = execFileSync(process.execPath, [path.join(__dirname, 'worker.js'), adapter, workload, String(MS)], {
+    cwd: root,
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'inherit'],
+  })
+  return JSON.parse(out.trim().split('\n').pop())
+}
+
+function pgbench(clients) {
+  const { replicas } = settings()
+  const bindir = execFileSync('pg_config', ['--bindir'], { encoding: 'utf8' }).trim()
+  const script = path.join(os.tmpdir(), 'rrm-bench-point.sql')
+  fs.writeFileSync(script, `\\set id random(1, ${ROWS})\nSELECT id, i4, t FROM bench_items WHERE id = :id;\n`)
+  const r = replicas[0]
+  const out = execFileSync(
+    path.join(bindir, 'pgbench'),
+    ['-n', '-M', 'prepared', '-c', String(clients), '-j', '2', '-T', String(Math.max(2, Math.round(MS / 1000))), '-f', script, '-h', r.host, '-p', String(r.port), '-U', r.user, r.database],
+    { encoding: 'utf8', env: { ...process.env, PGPASSWORD: r.password }, stdio: ['ignore', 'pipe', 'ignore'] },
+  )
+  return Number(/tps = ([\d.]+)/.exec(out)?.[1] ?? NaN)
+}
+
+async function main() {
+  execFileSync('npm', ['run', '--silent', 'build'], { cwd: root, stdio: 'inherit' })
+  ensureCluster(2)
+  const { primary } = settings()
+  await prepare(pg, primary)
+  // Replicas must have the table before reads start.
+  execFileSync(process.execPath, ['-e', `
+    const pg = require('pg'); const r = ${JSON.stringify(settings().replicas)};
+    (async () => { for (const c of r) { for (;;) { const x = new pg.Client(c); await x.connect();
+      const { rows } = await x.query("SELECT (SELECT count(*) FROM pg_class WHERE relname = 'bench_items') > 0 AND (SELECT count(*) FROM bench_items) = ${ROWS} AS n").catch(() => ({ rows: [{ n: false }] }));
+      await x.end(); if (rows[0].n) break; await new Promise((s) => setTimeout(s, 100)) } } })()`], { cwd: root })
+
+  const results = {} // workload → adapter → [result per round]
+  for (let round = 0; round < ROUNDS; round++) {
+    for (const workload of chosen) {
+      const order = ADAPTERS.map((_, i) => ADAPTERS[(i + round) % ADAPTERS.length])
+      for (const adapter of order) {
+        const r = measure(adapter, workload)
+        ;((results[workload] ??= {})[adapter] ??= []).push(r)
+        process.stderr.write(`round ${round + 1}/${ROUNDS} ${workload.padEnd(16)} ${adapter.padEnd(10)} ${r.qps.toFixed(0).padStart(7)} q/s\n`)
+      }
+    }
+  }
+  const pgbenchTps = chosen.filter((w) => w.startsWith('point read')).map((w) => [w, pgbench(workloads[w].inflight)])
+
+  const lines = []
+  lines.push(`| workload | adapter | queries/s | p50 ms | p99 ms | CPU µs/query | peak RSS MB | × pg (median of rounds) |`)
+  lines.push(`|---|---|---:|---:|---:|---:|---:|---:|`)
+  for (const workload of chosen) {
+    for (const adapter of ADAPTERS) {
+      const rs = results[workload][adapter]
+      const ratios = rs.map((r, i) => r.qps / results[workload].pg[i].qps)
+      lines.push(
+        `| ${workload} | ${adapter} | ${median(rs.map((r) => r.qps)).toFixed(0)} | ${median(rs.map((r) => r.p50)).toFixed(2)} | ${median(rs.map((r) => r.p99)).toFixed(2)} | ${median(rs.map((r) => r.cpuPerQueryUs)).toFixed(1)} | ${Math.max(...rs.map((r) => r.peakRssMb)).toFixed(0)} | ${median(ratios).toFixed(2)} |`,
+      )
+    }
+    const tps = pgbenchTps.find(([w]) => w === workload)
+    if (tps) lines.push(`| ${workload} | pgbench (C, one replica) | ${tps[1].toFixed(0)} | | | | | |`)
+  }
+  const table = lines.join('\n')
+  console.log(`\n${table}\n`)
+  console.log(`${ROUNDS} rounds × ${MS} ms per measurement, pool size 16 per server, ${os.cpus().length} cores, Node ${process.version}`)
+  if (process.env.BENCH_WRITE === '1') {
+    const date = new Date().toISOString().slice(0, 10)
+    const md = `# Benchmark results\n\n${date}, this project's machine (${os.cpus().length} cores, ${os.cpus()[0].model}), Node ${process.version}, PostgreSQL primary + 2 streaming replicas on localhost (scripts/cluster.sh), ${ROUNDS} rounds × ${MS} ms per measurement, pool size 16 per server. Produced by \`BENCH_WRITE=1 npm run bench\`.\n\n${table}\n`
+    fs.writeFileSync(path.join(__dirname, 'RESULTS.md'), md)
+  }
+}
+
+main().catch((err) => {
+  console.error(err)
+  process.exit(1)
+})
