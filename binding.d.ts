@@ -10,8 +10,11 @@
 export declare const __napiBindingTarget: 'native' | 'wasm32-wasi' | 'wasm32-wasip1'
 
 export declare class NativeClient {
-  /** Runs `text` as is on this client's connection: no routing, transaction control allowed. */
-  query(text: string, values: Array<string | Buffer | null>): Promise<RawResult | Error>
+  /**
+   * Starts `text` as is on this client's connection (no routing, transaction control
+   * allowed); its result reaches the manager's `onComplete` under `id`.
+   */
+  submit(id: number, text: string, values: Array<string | Buffer | null>): void
   /**
    * Returns the connection to its pool (rolling back a transaction left open), or closes it
    * when `destroy` is set, as pg-pool's `release(err)` does.
@@ -24,7 +27,8 @@ export declare class NativeManager {
   classify(sql: string): { route: 'replica' | 'primary' | 'reject', reason: string }
   /** First health check of every replica, pool warm-up, then the background tasks. */
   start(): Promise<void>
-  query(text: string, values: Array<string | Buffer | null>, route?: string | null): Promise<RawResult | Error>
+  /** Starts a query; its result reaches `onComplete` under `id`. */
+  submit(id: number, text: string, values: Array<string | Buffer | null>, route?: string | null): void
   getClient(kind: 'read' | 'write'): Promise<NativeClient | Error>
   status(): Record<string, ReplicaStatus>
   metrics(): Metrics
@@ -37,5 +41,8 @@ export declare class NativeManager {
  */
 export declare function classifyQuery(sql: string, writeFunctions?: Array<string> | undefined | null, readOnlyFunctions?: Array<string> | undefined | null): { route: 'replica' | 'primary' | 'reject', reason: string }
 
-/** Validates the configs and builds the pools (no connection yet); `start()` connects. */
-export declare function createManager(primary: object, replicas: object[], options: object): NativeManager | Error
+/**
+ * Validates the configs and builds the pools (no connection yet); `start()` connects.
+ * `on_complete` receives finished queries as `[id, value, id, value, …]` (see completions).
+ */
+export declare function createManager(primary: object, replicas: object[], options: object, onComplete: (batch: unknown[]) => void): NativeManager | Error

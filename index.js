@@ -73,15 +73,59 @@ function readQueryArguments(method, text, values, options) {
   return { text, values: values.map((v) => prepareValue(v)), rowMode, route }
 }
 
+/**
+ * Settles submitted queries: the native side delivers finished ones in batches, as a flat
+ * `[id, value, id, value, …]` array, through one callback per manager.
+ */
+class Dispatcher {
+  #pending = new Map()
+  #next = 0
+
+  /** The native side calls this on the JS thread; it never throws. */
+  onComplete = (batch) => {
+    for (let i = 0; i < batch.length; i += 2) {
+      const entry = this.#pending.get(batch[i])
+      if (entry === undefined) continue
+      this.#pending.delete(batch[i])
+      const value = batch[i + 1]
+      if (value instanceof Error) {
+        entry.reject(value)
+      } else {
+        try {
+          entry.resolve(toResult(value, entry.rowMode))
+        } catch (err) {
+          entry.reject(err)
+        }
+      }
+    }
+  }
+
+  /** Submits through `submit(id)` and returns the Promise its result settles. */
+  run(submit, rowMode) {
+    return new Promise((resolve, reject) => {
+      const id = (this.#next = (this.#next + 1) >>> 0)
+      this.#pending.set(id, { resolve, reject, rowMode })
+      try {
+        submit(id)
+      } catch (err) {
+        this.#pending.delete(id)
+        reject(err)
+      }
+    })
+  }
+}
+
 /** A dedicated connection from `manager.getClient()`, released as with pg-pool. */
 class Client {
   #native
+  #dispatcher
   #released = false
   /** The last query issued: each waits for it, so queries run in call order, as with pg. */
   #tail = Promise.resolve()
 
-  constructor(nativeClient) {
+  constructor(nativeClient, dispatcher) {
     this.#native = nativeClient
+    this.#dispatcher = dispatcher
   }
 
   /** Runs a statement on this connection as is: no routing; BEGIN / COMMIT are allowed. */
@@ -93,8 +137,8 @@ class Client {
     } catch (err) {
       return Promise.reject(err)
     }
-    const run = this.#tail.then(async () =>
-      toResult(unwrap(await this.#native.query(args.text, args.values)), args.rowMode),
+    const run = this.#tail.then(() =>
+      this.#dispatcher.run((id) => this.#native.submit(id, args.text, args.values), args.rowMode),
     )
     this.#tail = run.catch(() => {})
     return run
@@ -115,17 +159,24 @@ class Client {
 
 class ReadReplicaManager {
   #native
+  #dispatcher
   #closed = false
 
-  constructor(nativeManager) {
+  constructor(nativeManager, dispatcher) {
     this.#native = nativeManager
+    this.#dispatcher = dispatcher
   }
 
   /** Routes `text` (reads to a healthy replica, everything else to the primary) and runs it. */
-  async query(text, values, options) {
-    if (this.#closed) throw closedError()
-    const args = readQueryArguments('query', text, values, options)
-    return toResult(unwrap(await this.#native.query(args.text, args.values, args.route)), args.rowMode)
+  query(text, values, options) {
+    let args
+    try {
+      if (this.#closed) throw closedError()
+      args = readQueryArguments('query', text, values, options)
+    } catch (err) {
+      return Promise.reject(err)
+    }
+    return this.#dispatcher.run((id) => this.#native.submit(id, args.text, args.values, args.route), args.rowMode)
   }
 
   /** A dedicated connection: `'read'` from a healthy replica, `'write'` from the primary. */
@@ -134,7 +185,7 @@ class ReadReplicaManager {
     if (kind !== 'read' && kind !== 'write') {
       throw argumentError(`getClient(kind): kind must be 'read' or 'write', got ${describe(kind)}`)
     }
-    return new Client(unwrap(await this.#native.getClient(kind)))
+    return new Client(unwrap(await this.#native.getClient(kind)), this.#dispatcher)
   }
 
   /** Where this manager would send `sql`, and why: `{ route: 'replica' | 'primary' | 'reject', reason }`. */
@@ -195,9 +246,10 @@ async function initializeReadReplicaManager(primaryConfig, replicaConfigs = [], 
     if (typeof options !== 'object' || Array.isArray(options)) {
       throw argumentError(`options must be an object, got ${describe(options)}`)
     }
-    const nativeManager = unwrap(native.createManager(primaryConfig, replicaConfigs, options))
+    const dispatcher = new Dispatcher()
+    const nativeManager = unwrap(native.createManager(primaryConfig, replicaConfigs, options, dispatcher.onComplete))
     await nativeManager.start()
-    current = new ReadReplicaManager(nativeManager)
+    current = new ReadReplicaManager(nativeManager, dispatcher)
     return current
   })()
   try {

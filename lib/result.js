@@ -5,21 +5,40 @@
 const { parsers } = require('./values')
 
 /**
- * One native reply: a result, or an array of results for a multi-statement text (as pg).
- * @param {object | object[]} reply
+ * One native reply, `[isBatch, result…]`: a Result, or an array of them for a multi-statement
+ * text (as pg).
+ * @param {unknown[]} reply
  * @param {'array' | undefined} rowMode
  */
 function toResult(reply, rowMode) {
-  return Array.isArray(reply) ? reply.map((raw) => toOneResult(raw, rowMode)) : toOneResult(reply, rowMode)
+  if (!reply[0]) return toOneResult(reply[1], rowMode)
+  const results = new Array(reply.length - 1)
+  for (let i = 1; i < reply.length; i++) results[i - 1] = toOneResult(reply[i], rowMode)
+  return results
 }
 
 /**
- * @param {{ command: string | null, rowCount: number | null, oid: number | null, fields: object[], columns: unknown[][] }} raw
+ * @param {[string | null, number | null, number | null, unknown[], unknown[][]]} raw
+ *   command, rowCount, oid, fields (6 entries per column), columns
  * @param {'array' | undefined} rowMode
  */
 function toOneResult(raw, rowMode) {
-  const { fields, columns } = raw
-  const width = fields.length
+  const flat = raw[3]
+  const columns = raw[4]
+  const width = flat.length / 6
+  const fields = new Array(width)
+  for (let c = 0; c < width; c++) {
+    const at = c * 6
+    fields[c] = {
+      name: flat[at],
+      tableID: flat[at + 1],
+      columnID: flat[at + 2],
+      dataTypeID: flat[at + 3],
+      dataTypeSize: flat[at + 4],
+      dataTypeModifier: flat[at + 5],
+      format: 'text',
+    }
+  }
   for (let c = 0; c < width; c++) {
     const parse = parsers.get(fields[c].dataTypeID)
     if (parse !== undefined) {
@@ -47,9 +66,9 @@ function toOneResult(raw, rowMode) {
     }
   }
   return {
-    command: raw.command,
-    rowCount: raw.rowCount,
-    oid: raw.oid,
+    command: raw[0],
+    rowCount: raw[1],
+    oid: raw[2],
     rows,
     fields,
     rowAsArray: rowMode === 'array',

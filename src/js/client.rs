@@ -3,19 +3,23 @@
 use std::sync::Arc;
 
 use crate::core::deadpool_postgres::Object;
-use napi::Result;
+use napi::Env;
 use napi_derive::napi;
 
+use super::completions::Completions;
 use super::convert::{params, JsParam, JsResult};
 use super::error::Settled;
 use crate::core::cluster::{Checkout, Cluster};
 use crate::core::error::CoreError;
 use crate::core::lexer::tokenize;
+use crate::core::node::Reply;
 use crate::core::router::{leaves_session_state, transaction_effect};
+use crate::core::values::Param;
 
 #[napi]
 pub struct NativeClient {
     cluster: Arc<Cluster>,
+    completions: Arc<Completions>,
     replica: Option<usize>,
     state: Arc<tokio::sync::Mutex<ClientState>>,
 }
@@ -42,9 +46,14 @@ impl Drop for ClientState {
 }
 
 impl NativeClient {
-    pub fn new(cluster: Arc<Cluster>, checkout: Checkout) -> NativeClient {
+    pub fn new(
+        cluster: Arc<Cluster>,
+        completions: Arc<Completions>,
+        checkout: Checkout,
+    ) -> NativeClient {
         NativeClient {
             cluster,
+            completions,
             replica: checkout.replica,
             state: Arc::new(tokio::sync::Mutex::new(ClientState {
                 conn: Some(checkout.conn),
@@ -57,38 +66,23 @@ impl NativeClient {
 
 #[napi]
 impl NativeClient {
-    /// Runs `text` as is on this client's connection: no routing, transaction control allowed.
+    /// Starts `text` as is on this client's connection (no routing, transaction control
+    /// allowed); its result reaches the manager's `onComplete` under `id`.
     #[napi(
-        ts_args_type = "text: string, values: Array<string | Buffer | null>",
-        ts_return_type = "Promise<RawResult | Error>"
+        catch_unwind,
+        ts_args_type = "id: number, text: string, values: Array<string | Buffer | null>"
     )]
-    pub async fn query(&self, text: String, values: Vec<JsParam>) -> Result<Settled<JsResult>> {
-        let mut state = self.state.lock().await;
-        let Some(conn) = state.conn.as_ref() else {
-            return Ok(Settled(Err(CoreError::Closed(
-                "Client has already been released to the pool",
-            ))));
-        };
-        let tokens = tokenize(&text);
-        let node = self.cluster.node(self.replica);
-        let may_wrap = !state.in_transaction;
-        let outcome = node
-            .run_on(conn, &text, &tokens, &params(values), may_wrap)
-            .await;
-        let effect = transaction_effect(&tokens);
-        // Even a failed statement may have changed the session before it failed.
-        state.dirty_session |= leaves_session_state(&tokens);
-        match &outcome {
-            Ok(_) => state.in_transaction = effect.unwrap_or(state.in_transaction),
-            Err(e) => {
-                // After a failed transaction statement the state is unknown: assume open.
-                state.in_transaction |= effect.is_some();
-                if let (true, Some(i)) = (e.is_connection_failure(), self.replica) {
-                    self.cluster.replica_connection_failed(i);
-                }
-            }
-        }
-        Ok(Settled(outcome.map(JsResult)))
+    pub fn submit(&self, env: Env, id: u32, text: String, values: Vec<JsParam>) {
+        self.completions.begin(env.raw());
+        let completions = self.completions.clone();
+        let cluster = self.cluster.clone();
+        let state = self.state.clone();
+        let replica = self.replica;
+        let params = params(values);
+        napi::bindgen_prelude::spawn(async move {
+            let outcome = run(&cluster, replica, &state, &text, &params).await;
+            completions.finish(id, Settled(outcome.map(JsResult)));
+        });
     }
 
     /// Returns the connection to its pool (rolling back a transaction left open), or closes it
@@ -121,4 +115,38 @@ impl NativeClient {
 async fn reset_session(conn: &Object) -> bool {
     conn.statement_cache.clear();
     conn.batch_execute("DISCARD ALL").await.is_ok()
+}
+
+/// Runs `text` on the client's connection and tracks what it did to the session.
+async fn run(
+    cluster: &Cluster,
+    replica: Option<usize>,
+    state: &tokio::sync::Mutex<ClientState>,
+    text: &str,
+    params: &[Param],
+) -> std::result::Result<Reply, CoreError> {
+    let mut state = state.lock().await;
+    let Some(conn) = state.conn.as_ref() else {
+        return Err(CoreError::Closed(
+            "Client has already been released to the pool",
+        ));
+    };
+    let tokens = tokenize(text);
+    let node = cluster.node(replica);
+    let may_wrap = !state.in_transaction;
+    let outcome = node.run_on(conn, text, &tokens, params, may_wrap).await;
+    let effect = transaction_effect(&tokens);
+    // Even a failed statement may have changed the session before it failed.
+    state.dirty_session |= leaves_session_state(&tokens);
+    match &outcome {
+        Ok(_) => state.in_transaction = effect.unwrap_or(state.in_transaction),
+        Err(e) => {
+            // After a failed transaction statement the state is unknown: assume open.
+            state.in_transaction |= effect.is_some();
+            if let (true, Some(i)) = (e.is_connection_failure(), replica) {
+                cluster.replica_connection_failed(i);
+            }
+        }
+    }
+    outcome
 }

@@ -138,44 +138,52 @@ fn value_to_js(env: RawEnv, value: &Value) -> Result<RawValue> {
     }
 }
 
-/// A reply for JS: a result `{ command, rowCount, oid, fields, columns }`, or an array of them
-/// for a multi-statement text; the facade makes the rows.
+/// A reply for JS, compact so that the facade, not Node-API, names the properties:
+/// `[isBatch, result…]`, each result `[command, rowCount, oid, fields, columns]` with `fields`
+/// flat (name, tableID, columnID, dataTypeID, dataTypeSize, dataTypeModifier per column) and
+/// `columns[c][r]` the values. lib/result.js turns it into pg's Result objects.
 pub struct JsResult(pub Reply);
 
 impl ToNapiValue for JsResult {
     unsafe fn to_napi_value(env: sys::napi_env, val: Self) -> Result<sys::napi_value> {
         let env = RawEnv(env);
-        match val.0 {
-            Reply::Single(output) => output_to_js(env, &output),
-            Reply::Batch(outputs) => {
-                let array = env.array(outputs.len())?;
-                for (i, output) in outputs.iter().enumerate() {
-                    env.set_element(array, i as u32, output_to_js(env, output)?)?;
-                }
-                Ok(array)
-            }
+        let (batch, outputs) = match &val.0 {
+            Reply::Single(output) => (false, std::slice::from_ref(output)),
+            Reply::Batch(outputs) => (true, outputs.as_slice()),
+        };
+        let reply = env.array(outputs.len() + 1)?;
+        env.set_element(reply, 0, env.boolean(batch)?)?;
+        for (i, output) in outputs.iter().enumerate() {
+            env.set_element(reply, i as u32 + 1, output_to_js(env, output)?)?;
         }
+        Ok(reply)
     }
 }
 
 fn output_to_js(env: RawEnv, val: &QueryOutput) -> Result<RawValue> {
-    let out = env.object()?;
-    env.set_opt_str_or_null(out, "command", val.command.as_deref())?;
-    env.set_opt_number(out, "rowCount", val.row_count.map(|n| n as f64))?;
-    env.set_opt_number(out, "oid", val.oid.map(f64::from))?;
-    let fields = env.array(val.fields.len())?;
+    let out = env.array(5)?;
+    let command = match val.command.as_deref() {
+        Some(c) => env.string(c)?,
+        None => env.null()?,
+    };
+    let number = |n: Option<f64>| match n {
+        Some(n) => env.number(n),
+        None => env.null(),
+    };
+    env.set_element(out, 0, command)?;
+    env.set_element(out, 1, number(val.row_count.map(|n| n as f64))?)?;
+    env.set_element(out, 2, number(val.oid.map(f64::from))?)?;
+    let fields = env.array(val.fields.len() * 6)?;
     for (i, f) in val.fields.iter().enumerate() {
-        let field = env.object()?;
-        env.set_str(field, "name", &f.name)?;
-        env.set_number(field, "tableID", f.table_id.into())?;
-        env.set_number(field, "columnID", f.column_id.into())?;
-        env.set_number(field, "dataTypeID", f.type_id.into())?;
-        env.set_number(field, "dataTypeSize", f.type_size.into())?;
-        env.set_number(field, "dataTypeModifier", f.type_modifier.into())?;
-        env.set_str(field, "format", "text")?;
-        env.set_element(fields, i as u32, field)?;
+        let at = (i * 6) as u32;
+        env.set_element(fields, at, env.string(&f.name)?)?;
+        env.set_element(fields, at + 1, env.number(f.table_id.into())?)?;
+        env.set_element(fields, at + 2, env.number(f.column_id.into())?)?;
+        env.set_element(fields, at + 3, env.number(f.type_id.into())?)?;
+        env.set_element(fields, at + 4, env.number(f.type_size.into())?)?;
+        env.set_element(fields, at + 5, env.number(f.type_modifier.into())?)?;
     }
-    env.set(out, "fields", fields)?;
+    env.set_element(out, 3, fields)?;
     let columns = env.array(val.columns.len())?;
     for (c, column) in val.columns.iter().enumerate() {
         let array = env.array(column.len())?;
@@ -184,7 +192,7 @@ fn output_to_js(env: RawEnv, val: &QueryOutput) -> Result<RawValue> {
         }
         env.set_element(columns, c as u32, array)?;
     }
-    env.set(out, "columns", columns)?;
+    env.set_element(out, 4, columns)?;
     Ok(out)
 }
 

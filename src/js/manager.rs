@@ -2,10 +2,12 @@
 
 use std::sync::Arc;
 
-use napi::Result;
+use napi::bindgen_prelude::Unknown;
+use napi::{Env, JsValue, Result};
 use napi_derive::napi;
 
 use super::client::NativeClient;
+use super::completions::Completions;
 use super::convert::{params, JsFields, JsParam, JsResult, JsRoute, MetricsReport, StatusReport};
 use super::error::Settled;
 use crate::core::checker;
@@ -17,33 +19,41 @@ use crate::core::router::{Router, Target};
 #[napi]
 pub struct NativeManager {
     cluster: Arc<Cluster>,
+    completions: Arc<Completions>,
 }
 
 /// Validates the configs and builds the pools (no connection yet); `start()` connects.
+/// `on_complete` receives finished queries as `[id, value, id, value, …]` (see completions).
 #[napi(
     catch_unwind,
-    ts_args_type = "primary: object, replicas: object[], options: object",
+    ts_args_type = "primary: object, replicas: object[], options: object, onComplete: (batch: unknown[]) => void",
     ts_return_type = "NativeManager | Error"
 )]
 pub fn create_manager(
+    env: Env,
     primary: JsFields,
     replicas: Vec<JsFields>,
     options: JsFields,
-) -> Settled<NativeManager> {
-    let env = |name: &str| std::env::var(name).ok();
-    let build = || -> std::result::Result<NativeManager, CoreError> {
-        let primary = parse_node("primaryConfig", &primary.0, &env)?;
+    on_complete: Unknown<'_>,
+) -> Result<Settled<NativeManager>> {
+    let vars = |name: &str| std::env::var(name).ok();
+    let build = || -> std::result::Result<Arc<Cluster>, CoreError> {
+        let primary = parse_node("primaryConfig", &primary.0, &vars)?;
         let replicas = replicas
             .iter()
             .enumerate()
-            .map(|(i, r)| parse_node(&format!("replicaConfigs[{i}]"), &r.0, &env))
+            .map(|(i, r)| parse_node(&format!("replicaConfigs[{i}]"), &r.0, &vars))
             .collect::<std::result::Result<Vec<_>, _>>()?;
-        let options = parse_options(&options.0, &env)?;
-        Ok(NativeManager {
-            cluster: Cluster::new(primary, replicas, options),
-        })
+        let options = parse_options(&options.0, &vars)?;
+        Ok(Cluster::new(primary, replicas, options))
     };
-    Settled(build())
+    Ok(Settled(match build() {
+        Ok(cluster) => Ok(NativeManager {
+            cluster,
+            completions: Completions::new(env.raw(), on_complete.raw())?,
+        }),
+        Err(e) => Err(e),
+    }))
 }
 
 /// Classifies `sql` with the default write functions, plus `write_functions`, minus
@@ -84,28 +94,39 @@ impl NativeManager {
         Ok(())
     }
 
+    /// Starts a query; its result reaches `onComplete` under `id`.
     #[napi(
-        ts_args_type = "text: string, values: Array<string | Buffer | null>, route?: string | null",
-        ts_return_type = "Promise<RawResult | Error>"
+        catch_unwind,
+        ts_args_type = "id: number, text: string, values: Array<string | Buffer | null>, route?: string | null"
     )]
-    pub async fn query(
+    pub fn submit(
         &self,
+        env: Env,
+        id: u32,
         text: String,
         values: Vec<JsParam>,
         route: Option<String>,
-    ) -> Result<Settled<JsResult>> {
+    ) {
+        let completions = self.completions.clone();
+        completions.begin(env.raw());
         let route = match route.as_deref() {
             None => None,
             Some("primary") => Some(Target::Primary),
             Some("replica") => Some(Target::Replica),
             Some(other) => {
-                return Ok(Settled(Err(CoreError::Argument(format!(
+                let error = CoreError::Argument(format!(
                     "options.route must be 'primary' or 'replica', got {other:?}"
-                )))))
+                ));
+                completions.finish(id, Settled(Err(error)));
+                return;
             }
         };
-        let outcome = self.cluster.query(&text, &params(values), route).await;
-        Ok(Settled(outcome.map(JsResult)))
+        let cluster = self.cluster.clone();
+        let params = params(values);
+        napi::bindgen_prelude::spawn(async move {
+            let outcome = cluster.query(&text, &params, route).await;
+            completions.finish(id, Settled(outcome.map(JsResult)));
+        });
     }
 
     #[napi(
@@ -123,9 +144,10 @@ impl NativeManager {
             }
         };
         let checkout = self.cluster.checkout(kind).await;
-        Ok(Settled(
-            checkout.map(|c| NativeClient::new(self.cluster.clone(), c)),
-        ))
+        let completions = self.completions.clone();
+        Ok(Settled(checkout.map(|c| {
+            NativeClient::new(self.cluster.clone(), completions, c)
+        })))
     }
 
     #[napi(catch_unwind, ts_return_type = "Record<string, ReplicaStatus>")]

@@ -4,6 +4,7 @@
 #![cfg_attr(test, allow(dead_code))]
 
 pub mod client;
+pub mod completions;
 pub mod convert;
 pub mod error;
 pub mod manager;

@@ -1,0 +1,144 @@
+//! The road from tokio back to JS: one thread-safe function per manager, many results per trip.
+//!
+//! A napi `async fn` makes a thread-safe function (a libuv handle) for every call and wakes the
+//! JS thread once per result. Here a query is submitted with an id; finished results queue up,
+//! and the first to arrive schedules one call into JS that settles every result then queued.
+//! Under load that is one wake-up for many queries; the handle is kept referenced only while
+//! queries are in flight, so it never keeps Node alive by itself.
+
+use std::ffi::c_void;
+use std::ptr;
+use std::sync::atomic::{AtomicBool, AtomicPtr, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+
+use napi::bindgen_prelude::ToNapiValue;
+use napi::{check_status, sys, Result};
+
+use super::convert::JsResult;
+use super::error::Settled;
+use super::raw::RawEnv;
+
+pub struct Completions {
+    /// Set once, right after creation.
+    tsfn: AtomicPtr<sys::napi_threadsafe_function__>,
+    done: Mutex<Vec<(u32, Settled<JsResult>)>>,
+    /// A call into JS is pending, so new results need not schedule another.
+    scheduled: AtomicBool,
+    /// Submitted and not yet settled; changed on the JS thread only.
+    in_flight: AtomicUsize,
+}
+
+impl Completions {
+    /// Wraps `handler`, a JS function called with a flat `[id, value, id, value, …]` array.
+    pub fn new(env: sys::napi_env, handler: sys::napi_value) -> Result<Arc<Completions>> {
+        let mut name = ptr::null_mut();
+        let label = "read-replica-manager completions";
+        check_status!(unsafe {
+            sys::napi_create_string_utf8(
+                env,
+                label.as_ptr().cast(),
+                label.len() as isize,
+                &mut name,
+            )
+        })?;
+        let mut tsfn = ptr::null_mut();
+        // The context is a strong reference of its own, released by the finalizer.
+        let shared = Arc::new(Completions {
+            tsfn: AtomicPtr::new(ptr::null_mut()),
+            done: Mutex::new(Vec::new()),
+            scheduled: AtomicBool::new(false),
+            in_flight: AtomicUsize::new(0),
+        });
+        let context = Arc::into_raw(shared.clone()) as *mut c_void;
+        check_status!(unsafe {
+            sys::napi_create_threadsafe_function(
+                env,
+                handler,
+                ptr::null_mut(),
+                name,
+                0,
+                1,
+                context,
+                Some(finalize),
+                context,
+                Some(deliver),
+                &mut tsfn,
+            )
+        })?;
+        check_status!(unsafe { sys::napi_unref_threadsafe_function(env, tsfn) })?;
+        shared.tsfn.store(tsfn, Ordering::Release);
+        Ok(shared)
+    }
+
+    fn handle(&self) -> sys::napi_threadsafe_function {
+        self.tsfn.load(Ordering::Acquire)
+    }
+
+    /// Called on the JS thread when a query is submitted: keeps Node alive while it runs.
+    pub fn begin(&self, env: sys::napi_env) {
+        if self.in_flight.fetch_add(1, Ordering::Relaxed) == 0 {
+            unsafe { sys::napi_ref_threadsafe_function(env, self.handle()) };
+        }
+    }
+
+    /// Called on any thread when a query is done.
+    pub fn finish(&self, id: u32, outcome: Settled<JsResult>) {
+        self.done
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push((id, outcome));
+        if !self.scheduled.swap(true, Ordering::AcqRel) {
+            unsafe {
+                sys::napi_call_threadsafe_function(
+                    self.handle(),
+                    ptr::null_mut(),
+                    sys::ThreadsafeFunctionCallMode::nonblocking,
+                )
+            };
+        }
+    }
+}
+
+/// On the JS thread: settles everything queued, in one call of the handler.
+unsafe extern "C" fn deliver(
+    env: sys::napi_env,
+    handler: sys::napi_value,
+    context: *mut c_void,
+    _data: *mut c_void,
+) {
+    if env.is_null() || context.is_null() {
+        return; // the environment is going away
+    }
+    let completions = &*(context as *const Completions);
+    // Clear first: a result that arrives while this drains schedules the next call.
+    completions.scheduled.store(false, Ordering::Release);
+    let batch = std::mem::take(&mut *completions.done.lock().unwrap_or_else(|e| e.into_inner()));
+    if batch.is_empty() {
+        return;
+    }
+    let count = batch.len();
+    let env_ = RawEnv(env);
+    let Ok(array) = env_.array(count * 2) else {
+        return;
+    };
+    for (i, (id, outcome)) in batch.into_iter().enumerate() {
+        let value = Settled::to_napi_value(env, outcome)
+            .or_else(|e| env_.error(&format!("could not convert a result: {e}"), false));
+        let (Ok(id), Ok(value)) = (env_.number(f64::from(id)), value) else {
+            continue;
+        };
+        let _ = env_.set_element(array, (i * 2) as u32, id);
+        let _ = env_.set_element(array, (i * 2 + 1) as u32, value);
+    }
+    if completions.in_flight.fetch_sub(count, Ordering::Relaxed) == count {
+        sys::napi_unref_threadsafe_function(env, completions.handle());
+    }
+    let mut undefined = ptr::null_mut();
+    sys::napi_get_undefined(env, &mut undefined);
+    let mut ignored = ptr::null_mut();
+    sys::napi_call_function(env, undefined, handler, 1, &array, &mut ignored);
+}
+
+unsafe extern "C" fn finalize(_env: sys::napi_env, data: *mut c_void, _hint: *mut c_void) {
+    drop(Arc::from_raw(data as *const Completions));
+}
