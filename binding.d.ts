@@ -29,7 +29,8 @@ export declare class NativeManager {
   start(): Promise<void>
   /** Starts a query; its result reaches `onComplete` under `id`. */
   submit(id: number, text: string, values: Array<string | Buffer | null>, route?: string | null): void
-  getClient(kind: 'read' | 'write'): Promise<NativeClient | Error>
+  /** Checks out a dedicated connection; the client reaches `onComplete` under `id`. */
+  submitGetClient(id: number, kind: 'read' | 'write'): void
   status(): Record<string, ReplicaStatus>
   metrics(): Metrics
   close(): Promise<void>

@@ -92,7 +92,7 @@ class Dispatcher {
         entry.reject(value)
       } else {
         try {
-          entry.resolve(toResult(value, entry.rowMode))
+          entry.resolve(entry.finish(value))
         } catch (err) {
           entry.reject(err)
         }
@@ -100,11 +100,16 @@ class Dispatcher {
     }
   }
 
-  /** Submits through `submit(id)` and returns the Promise its result settles. */
+  /** Submits a query through `submit(id)`; the Promise settles with its pg-shaped result. */
   run(submit, rowMode) {
+    return this.submit(submit, (reply) => toResult(reply, rowMode))
+  }
+
+  /** Submits through `submit(id)`; the Promise settles with `finish(value)`. */
+  submit(submit, finish) {
     return new Promise((resolve, reject) => {
       const id = (this.#next = (this.#next + 1) >>> 0)
-      this.#pending.set(id, { resolve, reject, rowMode })
+      this.#pending.set(id, { resolve, reject, finish })
       try {
         submit(id)
       } catch (err) {
@@ -180,12 +185,16 @@ class ReadReplicaManager {
   }
 
   /** A dedicated connection: `'read'` from a healthy replica, `'write'` from the primary. */
-  async getClient(kind = 'read') {
-    if (this.#closed) throw closedError()
+  getClient(kind = 'read') {
+    if (this.#closed) return Promise.reject(closedError())
     if (kind !== 'read' && kind !== 'write') {
-      throw argumentError(`getClient(kind): kind must be 'read' or 'write', got ${describe(kind)}`)
+      return Promise.reject(argumentError(`getClient(kind): kind must be 'read' or 'write', got ${describe(kind)}`))
     }
-    return new Client(unwrap(await this.#native.getClient(kind)), this.#dispatcher)
+    const dispatcher = this.#dispatcher
+    return dispatcher.submit(
+      (id) => this.#native.submitGetClient(id, kind),
+      (native) => new Client(native, dispatcher),
+    )
   }
 
   /** Where this manager would send `sql`, and why: `{ route: 'replica' | 'primary' | 'reject', reason }`. */

@@ -6,7 +6,7 @@ use crate::core::deadpool_postgres::Object;
 use napi::Env;
 use napi_derive::napi;
 
-use super::completions::Completions;
+use super::completions::{Completions, Done};
 use super::convert::{params, JsParam, JsResult};
 use super::error::Settled;
 use crate::core::cluster::{Checkout, Cluster};
@@ -81,7 +81,7 @@ impl NativeClient {
         let params = params(values);
         napi::bindgen_prelude::spawn(async move {
             let outcome = run(&cluster, replica, &state, &text, &params).await;
-            completions.finish(id, Settled(outcome.map(JsResult)));
+            completions.finish(id, Done::Reply(Settled(outcome.map(JsResult))));
         });
     }
 

@@ -1,4 +1,5 @@
 //! The road from tokio back to JS: one thread-safe function per manager, many results per trip.
+//! Queries and client checkouts both travel it.
 //!
 //! A napi `async fn` makes a thread-safe function (a libuv handle) for every call and wakes the
 //! JS thread once per result. Here a query is submitted with an id; finished results queue up,
@@ -14,14 +15,30 @@ use std::sync::{Arc, Mutex};
 use napi::bindgen_prelude::ToNapiValue;
 use napi::{check_status, sys, Result};
 
+use super::client::NativeClient;
 use super::convert::JsResult;
 use super::error::Settled;
 use super::raw::RawEnv;
 
+/// A finished piece of work: a query's reply, or a checked-out client.
+pub enum Done {
+    Reply(Settled<JsResult>),
+    Client(Settled<NativeClient>),
+}
+
+impl ToNapiValue for Done {
+    unsafe fn to_napi_value(env: sys::napi_env, val: Self) -> Result<sys::napi_value> {
+        match val {
+            Done::Reply(reply) => Settled::to_napi_value(env, reply),
+            Done::Client(client) => Settled::to_napi_value(env, client),
+        }
+    }
+}
+
 pub struct Completions {
     /// Set once, right after creation.
     tsfn: AtomicPtr<sys::napi_threadsafe_function__>,
-    done: Mutex<Vec<(u32, Settled<JsResult>)>>,
+    done: Mutex<Vec<(u32, Done)>>,
     /// A call into JS is pending, so new results need not schedule another.
     scheduled: AtomicBool,
     /// Submitted and not yet settled; changed on the JS thread only.
@@ -82,7 +99,7 @@ impl Completions {
     }
 
     /// Called on any thread when a query is done.
-    pub fn finish(&self, id: u32, outcome: Settled<JsResult>) {
+    pub fn finish(&self, id: u32, outcome: Done) {
         self.done
             .lock()
             .unwrap_or_else(|e| e.into_inner())
@@ -122,7 +139,7 @@ unsafe extern "C" fn deliver(
         return;
     };
     for (i, (id, outcome)) in batch.into_iter().enumerate() {
-        let value = Settled::to_napi_value(env, outcome)
+        let value = Done::to_napi_value(env, outcome)
             .or_else(|e| env_.error(&format!("could not convert a result: {e}"), false));
         let (Ok(id), Ok(value)) = (env_.number(f64::from(id)), value) else {
             continue;

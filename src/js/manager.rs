@@ -7,7 +7,7 @@ use napi::{Env, JsValue, Result};
 use napi_derive::napi;
 
 use super::client::NativeClient;
-use super::completions::Completions;
+use super::completions::{Completions, Done};
 use super::convert::{params, JsFields, JsParam, JsResult, JsRoute, MetricsReport, StatusReport};
 use super::error::Settled;
 use crate::core::checker;
@@ -117,7 +117,7 @@ impl NativeManager {
                 let error = CoreError::Argument(format!(
                     "options.route must be 'primary' or 'replica', got {other:?}"
                 ));
-                completions.finish(id, Settled(Err(error)));
+                completions.finish(id, Done::Reply(Settled(Err(error))));
                 return;
             }
         };
@@ -125,29 +125,32 @@ impl NativeManager {
         let params = params(values);
         napi::bindgen_prelude::spawn(async move {
             let outcome = cluster.query(&text, &params, route).await;
-            completions.finish(id, Settled(outcome.map(JsResult)));
+            completions.finish(id, Done::Reply(Settled(outcome.map(JsResult))));
         });
     }
 
-    #[napi(
-        ts_args_type = "kind: 'read' | 'write'",
-        ts_return_type = "Promise<NativeClient | Error>"
-    )]
-    pub async fn get_client(&self, kind: String) -> Result<Settled<NativeClient>> {
+    /// Checks out a dedicated connection; the client reaches `onComplete` under `id`.
+    #[napi(catch_unwind, ts_args_type = "id: number, kind: 'read' | 'write'")]
+    pub fn submit_get_client(&self, env: Env, id: u32, kind: String) {
+        let completions = self.completions.clone();
+        completions.begin(env.raw());
         let kind = match kind.as_str() {
             "read" => ClientKind::Read,
             "write" => ClientKind::Write,
             other => {
-                return Ok(Settled(Err(CoreError::Argument(format!(
+                let error = CoreError::Argument(format!(
                     "getClient(kind): kind must be 'read' or 'write', got {other:?}"
-                )))))
+                ));
+                completions.finish(id, Done::Client(Settled(Err(error))));
+                return;
             }
         };
-        let checkout = self.cluster.checkout(kind).await;
-        let completions = self.completions.clone();
-        Ok(Settled(checkout.map(|c| {
-            NativeClient::new(self.cluster.clone(), completions, c)
-        })))
+        let cluster = self.cluster.clone();
+        napi::bindgen_prelude::spawn(async move {
+            let checkout = cluster.checkout(kind).await;
+            let client = checkout.map(|c| NativeClient::new(cluster, completions.clone(), c));
+            completions.finish(id, Done::Client(Settled(client)));
+        });
     }
 
     #[napi(catch_unwind, ts_return_type = "Record<string, ReplicaStatus>")]
