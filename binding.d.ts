@@ -33,6 +33,8 @@ export declare class NativeManager {
   submitGetClient(id: number, kind: 'read' | 'write'): void
   status(): Record<string, ReplicaStatus>
   metrics(): Metrics
+  /** The metrics in Prometheus's text exposition format. */
+  prometheus(): string
   close(): Promise<void>
 }
 

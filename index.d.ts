@@ -46,6 +46,32 @@ export interface ManagerOptions {
   writeFunctions?: string[]
   /** Functions removed from the write-function list. */
   readOnlyFunctions?: string[]
+  /** Receives state changes (never one line per query): console, pino, winston, … */
+  logger?: { info(event: ManagerEvent): unknown; warn(event: ManagerEvent): unknown; error(event: ManagerEvent): unknown }
+  /** Receives the same state changes as objects. */
+  onEvent?: (event: ManagerEvent) => void
+}
+
+/** A state change: a replica ejected or back, a failover, lag, a promotion, the primary lost or back. */
+export interface ManagerEvent {
+  type:
+    | 'replica-unhealthy'
+    | 'replica-recovered'
+    | 'replica-lagging'
+    | 'replica-caught-up'
+    | 'replica-promoted'
+    | 'failover'
+    | 'primary-unreachable'
+    | 'primary-reachable'
+    | 'primary-in-recovery'
+  level: 'info' | 'warn' | 'error'
+  /** `primary`, `replica_0`, … */
+  node: string
+  /** host:port */
+  address: string
+  message: string
+  /** ISO-8601 */
+  time: string
 }
 
 export type RouteReason =
@@ -187,9 +213,12 @@ export declare class ReadReplicaManager {
   getClient(kind?: 'read' | 'write'): Promise<Client>
   /** Where this manager would send `sql`, and why. */
   classifyQuery(sql: string): Classification
+  /** Every metric in Prometheus's text exposition format. */
+  getPrometheusMetrics(): string
   getReplicaStatus(): Record<string, ReplicaStatus>
   getMetrics(): Metrics
-  close(): Promise<void>
+  /** Takes no new work, waits up to `timeoutMs` (10 s) for queries in flight, then closes the pools. */
+  close(timeoutMs?: number): Promise<void>
 }
 
 /** Where the router sends `sql`, and why. No connection is made. */
@@ -204,7 +233,30 @@ export declare function initializeReadReplicaManager(
   options?: ManagerOptions,
 ): Promise<ReadReplicaManager>
 
+/**
+ * Initializes from the guide's environment: DATABASE_URL or DB_HOST / DB_PORT / DB_NAME /
+ * DB_USER / DB_PASSWORD, DB_REPLICAS (JSON array), REPLICA_HEALTH_CHECK_INTERVAL, DB_POOL_*.
+ */
+export declare function initializeReadReplicaManagerFromEnv(options?: ManagerOptions): Promise<ReadReplicaManager>
+
 /** Throws `Error('Read replica manager not initialized')` before initialization. */
 export declare function getReadReplicaManager(): ReadReplicaManager
 
-export declare function closeReadReplicaManager(): Promise<void>
+export declare function closeReadReplicaManager(timeoutMs?: number): Promise<void>
+
+/** Minimal request/response shapes the Express handlers use (Express's own types fit). */
+export interface HandlerResponse {
+  status(code: number): HandlerResponse
+  json(body: unknown): unknown
+  type(contentType: string): HandlerResponse
+  send(body: string): unknown
+}
+
+/**
+ * The guide's `/health/replicas` route. With `{ strict: true }` it answers 503 (`status:
+ * 'degraded'`) when the primary is unreachable or no replica can serve reads.
+ */
+export declare function healthCheckHandler(options?: { strict?: boolean }): (req: unknown, res: HandlerResponse) => void
+
+/** A `/metrics` route in Prometheus's text exposition format. */
+export declare function metricsHandler(): (req: unknown, res: HandlerResponse) => void

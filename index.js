@@ -83,7 +83,23 @@ class Dispatcher {
 
   /** The native side calls this on the JS thread; it never throws. */
   onComplete = (batch) => {
+    this.#settle(batch)
+    if (this.#drained !== null && this.#pending.size === 0) {
+      const drained = this.#drained
+      this.#drained = null
+      drained()
+    }
+  }
+
+  /** Receives state-change events (id 0); set from options.logger / options.onEvent. */
+  onEvent = null
+
+  #settle(batch) {
     for (let i = 0; i < batch.length; i += 2) {
+      if (batch[i] === 0) {
+        this.onEvent?.(batch[i + 1])
+        continue
+      }
       const entry = this.#pending.get(batch[i])
       if (entry === undefined) continue
       this.#pending.delete(batch[i])
@@ -99,6 +115,20 @@ class Dispatcher {
       }
     }
   }
+
+  /** Resolves once nothing submitted is still running, or after `timeoutMs`. */
+  drain(timeoutMs) {
+    if (this.#pending.size === 0) return Promise.resolve()
+    return new Promise((resolve) => {
+      const timer = setTimeout(resolve, timeoutMs)
+      this.#drained = () => {
+        clearTimeout(timer)
+        resolve()
+      }
+    })
+  }
+
+  #drained = null
 
   /** Submits a query through `submit(id)`; the Promise settles with its pg-shaped result. */
   run(submit, rowMode) {
@@ -213,11 +243,21 @@ class ReadReplicaManager {
     return this.#native.metrics()
   }
 
-  /** Stops health checks and closes every pool; later calls reject. */
-  async close() {
+  /** Every metric in Prometheus's text exposition format (for a /metrics endpoint). */
+  getPrometheusMetrics() {
+    return this.#native.prometheus()
+  }
+
+  /**
+   * Shuts down gracefully: takes no new work (later calls reject), waits up to `timeoutMs`
+   * (default 10 s) for queries in flight, then stops the health checks and closes every pooled
+   * connection. Clients still checked out close their connections when released.
+   */
+  async close(timeoutMs = 10_000) {
     if (this.#closed) return
     this.#closed = true
     if (current === this) current = null
+    await this.#dispatcher.drain(timeoutMs)
     await this.#native.close()
   }
 }
@@ -226,6 +266,23 @@ function closedError() {
   const err = new Error(CLOSED)
   err.code = 'ERR_RRM_CLOSED'
   return err
+}
+
+/**
+ * State changes go to `onEvent(event)` as objects and to `logger[event.level](event)` (one
+ * object with a `message`, which console, pino and winston all print); a throwing listener never
+ * disturbs the manager.
+ */
+function eventHandler(logger, onEvent) {
+  if (!logger && !onEvent) return null
+  return (event) => {
+    try {
+      onEvent?.(event)
+    } catch {}
+    try {
+      logger?.[event.level](event)
+    } catch {}
+  }
 }
 
 let current = null
@@ -255,8 +312,16 @@ async function initializeReadReplicaManager(primaryConfig, replicaConfigs = [], 
     if (typeof options !== 'object' || Array.isArray(options)) {
       throw argumentError(`options must be an object, got ${describe(options)}`)
     }
+    const { logger, onEvent, ...nativeOptions } = options
+    if (logger !== undefined && !['info', 'warn', 'error'].every((m) => typeof logger?.[m] === 'function')) {
+      throw argumentError('options.logger must have info, warn and error methods (console, pino and winston do)')
+    }
+    if (onEvent !== undefined && typeof onEvent !== 'function') {
+      throw argumentError(`options.onEvent must be a function, got ${describe(onEvent)}`)
+    }
     const dispatcher = new Dispatcher()
-    const nativeManager = unwrap(native.createManager(primaryConfig, replicaConfigs, options, dispatcher.onComplete))
+    dispatcher.onEvent = eventHandler(logger, onEvent)
+    const nativeManager = unwrap(native.createManager(primaryConfig, replicaConfigs, nativeOptions, dispatcher.onComplete))
     await nativeManager.start()
     current = new ReadReplicaManager(nativeManager, dispatcher)
     return current
@@ -268,17 +333,83 @@ async function initializeReadReplicaManager(primaryConfig, replicaConfigs = [], 
   }
 }
 
+/** An error about an environment variable: names it and the problem, never its value's secrets. */
+function envError(message) {
+  const err = new TypeError(message)
+  err.code = 'ERR_RRM_ENV'
+  return err
+}
+
+/** `DB_PORT`-style: a whole number from 1 to 65535. */
+function envPort(name, text) {
+  const port = Number(text)
+  if (!/^\s*\d+\s*$/.test(text) || !Number.isInteger(port) || port < 1 || port > 65535) {
+    throw envError(`${name} must be a port number from 1 to 65535, got ${JSON.stringify(text)}`)
+  }
+  return port
+}
+
+/**
+ * Reads the guide's environment: the primary from DATABASE_URL or DB_HOST / DB_PORT / DB_NAME /
+ * DB_USER / DB_PASSWORD, the replicas from DB_REPLICAS (a JSON array of config objects or
+ * connection strings), and the pool and health settings from their variables (read by the
+ * manager itself). Bad values reject naming the variable; a password is never echoed.
+ */
+function configsFromEnv(env) {
+  let primaryConfig
+  if (env.DATABASE_URL) {
+    primaryConfig = { connectionString: env.DATABASE_URL }
+  } else {
+    if (!env.DB_HOST) throw envError('DB_HOST is required (or set DATABASE_URL to a connection string)')
+    primaryConfig = { host: env.DB_HOST }
+    if (env.DB_PORT !== undefined && env.DB_PORT !== '') primaryConfig.port = envPort('DB_PORT', env.DB_PORT)
+    if (env.DB_NAME) primaryConfig.database = env.DB_NAME
+    if (env.DB_USER) primaryConfig.user = env.DB_USER
+    if (env.DB_PASSWORD !== undefined) primaryConfig.password = env.DB_PASSWORD
+  }
+  let replicaConfigs = []
+  if (env.DB_REPLICAS !== undefined && env.DB_REPLICAS.trim() !== '') {
+    let parsed
+    try {
+      parsed = JSON.parse(env.DB_REPLICAS)
+    } catch (err) {
+      // V8's message quotes the text, which may hold passwords: keep only the position.
+      const at = /position (\d+)/.exec(err.message)
+      throw envError(`DB_REPLICAS is not valid JSON${at ? ` (error at position ${at[1]})` : ''}: expected an array of replica configs`)
+    }
+    if (!Array.isArray(parsed)) throw envError(`DB_REPLICAS must be a JSON array of replica configs, got ${describe(parsed)}`)
+    replicaConfigs = parsed.map((entry, i) => {
+      if (typeof entry === 'string') return { connectionString: entry }
+      if (entry === null || typeof entry !== 'object' || Array.isArray(entry)) {
+        throw envError(`DB_REPLICAS[${i}] must be a config object or a connection string, got ${describe(entry)}`)
+      }
+      if (typeof entry.port === 'string') entry.port = envPort(`DB_REPLICAS[${i}].port`, entry.port)
+      return entry
+    })
+  }
+  return { primaryConfig, replicaConfigs }
+}
+
+/**
+ * Initializes the manager from the guide's environment variables (see configsFromEnv);
+ * `options` as for initializeReadReplicaManager.
+ */
+async function initializeReadReplicaManagerFromEnv(options = {}) {
+  const { primaryConfig, replicaConfigs } = configsFromEnv(process.env)
+  return initializeReadReplicaManager(primaryConfig, replicaConfigs, options)
+}
+
 /** The initialized manager; throws `Error('Read replica manager not initialized')` before. */
 function getReadReplicaManager() {
   if (!current) throw new Error(NOT_INITIALIZED)
   return current
 }
 
-/** Closes the manager, if any, and clears the singleton. */
-async function closeReadReplicaManager() {
+/** Closes the manager, if any, gracefully (see `manager.close`), and clears the singleton. */
+async function closeReadReplicaManager(timeoutMs) {
   const manager = current
   current = null
-  if (manager) await manager.close()
+  if (manager) await manager.close(timeoutMs)
 }
 
 /**
@@ -300,8 +431,13 @@ function classifyQuery(sql, options = {}) {
 }
 
 exports.initializeReadReplicaManager = initializeReadReplicaManager
+exports.initializeReadReplicaManagerFromEnv = initializeReadReplicaManagerFromEnv
 exports.getReadReplicaManager = getReadReplicaManager
 exports.closeReadReplicaManager = closeReadReplicaManager
 exports.classifyQuery = classifyQuery
+
+const express = require('./lib/express')
+exports.healthCheckHandler = express.healthCheckHandler
+exports.metricsHandler = express.metricsHandler
 exports.ReadReplicaManager = ReadReplicaManager
 exports.Client = Client

@@ -6,9 +6,17 @@ import {
   getReadReplicaManager,
   closeReadReplicaManager,
 } from 'read-replica-manager'
+import pg from 'pg'
 import { configs, replicated, servedBy, PASSWORD, PRIMARY_PORT, REPLICA_PORTS } from './helpers.mjs'
 
 const { primaryConfig, replicaConfigs } = configs()
+
+let sideChannel
+/** A pg pool of the test's own on the primary, to look at pg_stat_activity. */
+function pool() {
+  sideChannel ??= new pg.Pool({ ...primaryConfig, max: 1, application_name: 'rrm-test-side-channel' })
+  return sideChannel
+}
 
 describe('before initialization', () => {
   test('getReadReplicaManager throws the guide error', () => {
@@ -64,6 +72,7 @@ describe('initialized manager', () => {
   after(async () => {
     await manager.query('DROP TABLE IF EXISTS rrm_api_users')
     await closeReadReplicaManager()
+    await sideChannel?.end()
   })
 
   test('initialize is an idempotent singleton', async () => {
@@ -428,6 +437,24 @@ describe('initialized manager', () => {
     } finally {
       second.release()
     }
+  })
+
+  test('close() lets queries in flight finish, takes no new work, then closes every connection', async () => {
+    const m = getReadReplicaManager()
+    const inFlight = [
+      m.query('SELECT pg_sleep(0.3), 1 AS n'),
+      m.query('SELECT pg_sleep(0.2), 2 AS n', [], { route: 'primary' }),
+    ]
+    const closing = m.close()
+    await assert.rejects(m.query('SELECT 1'), /Read replica manager is closed/)
+    const results = await Promise.all(inFlight)
+    assert.deepEqual(results.map((r) => r.rows[0].n), [1, 2])
+    await closing
+    const { rows } = await pool().query(
+      "SELECT count(*)::int AS n FROM pg_stat_activity WHERE application_name = 'read-replica-manager'",
+    )
+    assert.equal(rows[0].n, 0, 'no connection left on the primary')
+    manager = await initializeReadReplicaManager(primaryConfig, replicaConfigs)
   })
 
   test('after close every call rejects clearly', async () => {

@@ -179,6 +179,11 @@ test('the example Express app serves /health/replicas, a read and a write', { ti
     assert.ok(REPLICA_PORTS.includes(body.served_by))
     assert.notEqual(body.served_by, user.served_by)
 
+    assert.equal((await fetch(`${url}/ready`)).status, 200)
+    const metrics = await fetch(`${url}/metrics`)
+    assert.equal(metrics.status, 200)
+    assert.match(await metrics.text(), /^rrm_read_queries_total \d+$/m)
+
     const bad = await fetch(`${url}/users/not-a-number`)
     assert.equal(bad.status, 400)
     assert.equal((await bad.json()).code, '22P02')

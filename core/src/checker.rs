@@ -10,6 +10,7 @@ use futures_util::future::join_all;
 
 use crate::cluster::Cluster;
 use crate::error::CoreError;
+use crate::events::EventKind;
 use crate::health::{Observation, Role};
 
 /// Runs the first health check of every node (all at once, bounded by the check timeout), then
@@ -107,7 +108,8 @@ fn record_primary(
         .lock()
         .unwrap_or_else(|e| e.into_inner());
     state.last_check = Some(SystemTime::now());
-    match outcome {
+    let (was_reachable, was_role) = (state.reachable, state.role);
+    let error = match outcome {
         Ok((row, _)) => {
             let standby = row.first().and_then(|v| v.as_deref()) == Some("t");
             state.reachable = Some(true);
@@ -117,13 +119,38 @@ fn record_primary(
                 Role::Primary
             });
             state.wal_lsn = row.get(1).and_then(|v| v.as_deref()).and_then(parse_lsn);
+            None
         }
-        Err(_) => {
+        Err(e) => {
             state.reachable = Some(false);
             state.wal_lsn = None;
+            Some(e)
         }
+    };
+    let (reachable, role, lsn) = (state.reachable, state.role, state.wal_lsn);
+    drop(state);
+    let label = &cluster.primary.label;
+    match (was_reachable, reachable, error) {
+        (Some(true) | None, Some(false), Some(e)) => cluster.emit(
+            EventKind::PrimaryUnreachable,
+            &cluster.primary,
+            format!("the primary {label} is unreachable: {e}"),
+        ),
+        (Some(false), Some(true), _) => cluster.emit(
+            EventKind::PrimaryReachable,
+            &cluster.primary,
+            format!("the primary {label} is reachable again"),
+        ),
+        _ => {}
     }
-    state.wal_lsn
+    if role == Some(Role::Replica) && was_role != Some(Role::Replica) {
+        cluster.emit(
+            EventKind::PrimaryInRecovery,
+            &cluster.primary,
+            format!("the configured primary {label} is a standby: writes will fail"),
+        );
+    }
+    lsn
 }
 
 /// Reads a replica probe row; lag is measured against the primary's WAL position, and the

@@ -1,8 +1,8 @@
 //! The primary and its replicas: routes each statement, fails reads over to the primary, and
 //! hands out dedicated connections.
 
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, SystemTime};
 
 use deadpool_postgres::Object;
@@ -11,6 +11,7 @@ use tokio::task::JoinHandle;
 use crate::balancer::RoundRobin;
 use crate::config::{NodeConfig, Options};
 use crate::error::CoreError;
+use crate::events::{Event, EventKind, EventSink};
 use crate::health::{HealthState, Limits, Observation, Role, SharedHealth, Transition};
 use crate::lexer::{tokenize, Token};
 use crate::metrics::{Metrics, MetricsSnapshot};
@@ -21,6 +22,12 @@ use crate::values::Param;
 pub struct Replica {
     pub node: Node,
     pub health: SharedHealth,
+    /// When the last failover event for this replica went out (ms since the epoch).
+    last_failover_event: AtomicU64,
+    /// Reads that failed here and ran on the primary instead.
+    pub failovers: AtomicU64,
+    /// Failed health checks of this replica.
+    pub check_failures: AtomicU64,
 }
 
 /// What the last health round learned about the primary.
@@ -40,6 +47,8 @@ pub struct Cluster {
     pub metrics: Metrics,
     pub router: Router,
     pub primary_state: Mutex<PrimaryState>,
+    /// Receives state changes (set once by the binding).
+    pub events: OnceLock<EventSink>,
     balancer: RoundRobin,
     closed: AtomicBool,
     /// Background tasks (health loop, idle reaper), aborted on close.
@@ -81,6 +90,9 @@ impl Cluster {
             .map(|(i, config)| Replica {
                 node: Node::new(format!("replica_{i}"), config, &options),
                 health: SharedHealth::default(),
+                last_failover_event: AtomicU64::new(0),
+                failovers: AtomicU64::new(0),
+                check_failures: AtomicU64::new(0),
             })
             .collect();
         Arc::new(Cluster {
@@ -90,6 +102,7 @@ impl Cluster {
             options,
             metrics: Metrics::default(),
             primary_state: Mutex::new(PrimaryState::default()),
+            events: OnceLock::new(),
             balancer: RoundRobin::default(),
             closed: AtomicBool::new(false),
             tasks: Mutex::new(Vec::new()),
@@ -180,6 +193,8 @@ impl Cluster {
                 Err(e) if e.is_connection_failure() => {
                     self.replica_connection_failed(i);
                     self.metrics.failover();
+                    self.replicas[i].failovers.fetch_add(1, Ordering::Relaxed);
+                    self.failover_event(i, &e);
                 }
                 // The replica refused a write the router took for a read (a function the
                 // write-function list does not know): it changed nothing, so run it where it can.
@@ -203,7 +218,102 @@ impl Cluster {
     /// Counts a connection failure seen by a query toward the replica's health.
     pub fn replica_connection_failed(&self, i: usize) -> Transition {
         let limits = self.limits();
-        self.replicas[i].health.update(|s| s.query_failed(&limits))
+        let before = self.replicas[i].health.snapshot();
+        let transition = self.replicas[i].health.update(|s| s.query_failed(&limits));
+        self.replica_event(i, &before, transition, "queries failed to reach it");
+        transition
+    }
+
+    /// Sends an event, when anyone listens.
+    pub fn emit(&self, kind: EventKind, node: &Node, message: String) {
+        if let Some(sink) = self.events.get() {
+            sink(Event {
+                kind,
+                node: node.name.clone(),
+                address: format!("{}:{}", node.config.host, node.config.port),
+                message,
+                at: SystemTime::now(),
+            });
+        }
+    }
+
+    /// Tells why replica `i` left or rejoined the read rotation.
+    fn replica_event(&self, i: usize, before: &HealthState, transition: Transition, cause: &str) {
+        let node = &self.replicas[i].node;
+        let now = self.replicas[i].health.snapshot();
+        if before.last_check.is_none() && now.last_check.is_some() {
+            // The first check: admission is quiet, a replica down from the start is not.
+            if !now.healthy {
+                self.emit(
+                    EventKind::ReplicaUnhealthy,
+                    node,
+                    format!(
+                        "{} failed its first health check ({cause}); reads skip it",
+                        node.label
+                    ),
+                );
+            }
+            return;
+        }
+        let (kind, message) = match transition {
+            Transition::Unchanged => return,
+            Transition::BecameIneligible if !now.healthy => (
+                EventKind::ReplicaUnhealthy,
+                format!(
+                    "{} is unhealthy after {} consecutive failures ({cause}); reads skip it",
+                    node.label, now.failure_count
+                ),
+            ),
+            Transition::BecameIneligible if now.role == Some(Role::Primary) => (
+                EventKind::ReplicaPromoted,
+                format!(
+                    "{} is no longer a standby (promoted?); reads skip it",
+                    node.label
+                ),
+            ),
+            Transition::BecameIneligible => (
+                EventKind::ReplicaLagging,
+                format!(
+                    "{} is {} bytes / {} ms behind the primary, over the limit; reads skip it",
+                    node.label,
+                    now.lag_bytes.unwrap_or(0),
+                    now.lag.map_or(0, |l| l.as_millis())
+                ),
+            ),
+            Transition::BecameEligible if before.lagging && before.healthy => (
+                EventKind::ReplicaCaughtUp,
+                format!("{} caught up and is back in the read rotation", node.label),
+            ),
+            Transition::BecameEligible => (
+                EventKind::ReplicaRecovered,
+                format!("{} is healthy and in the read rotation", node.label),
+            ),
+        };
+        self.emit(kind, node, message);
+    }
+
+    /// One failover event per replica per second at most: never a line per query.
+    fn failover_event(&self, i: usize, error: &CoreError) {
+        let now = SystemTime::now()
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .map_or(0, |d| d.as_millis() as u64);
+        let last = &self.replicas[i].last_failover_event;
+        let before = last.load(Ordering::Relaxed);
+        if now.saturating_sub(before) >= 1000
+            && last
+                .compare_exchange(before, now, Ordering::Relaxed, Ordering::Relaxed)
+                .is_ok()
+        {
+            let node = &self.replicas[i].node;
+            self.emit(
+                EventKind::Failover,
+                node,
+                format!(
+                    "reads on {} failed over to the primary: {error}",
+                    node.label
+                ),
+            );
+        }
     }
 
     /// A write the configured primary refused because it is a standby says so plainly.
@@ -314,17 +424,29 @@ impl Cluster {
     ) -> Transition {
         let now = SystemTime::now();
         let limits = self.limits();
-        match outcome {
-            Ok((elapsed, seen)) => self.replicas[i]
-                .health
-                .update(|s| s.check_passed(now, elapsed, seen, &limits)),
-            Err(_) => {
-                self.metrics.health_check_failure();
+        let before = self.replicas[i].health.snapshot();
+        let (transition, cause) = match outcome {
+            Ok((elapsed, seen)) => (
                 self.replicas[i]
                     .health
-                    .update(|s| s.check_failed(now, &limits))
+                    .update(|s| s.check_passed(now, elapsed, seen, &limits)),
+                String::new(),
+            ),
+            Err(e) => {
+                self.metrics.health_check_failure();
+                self.replicas[i]
+                    .check_failures
+                    .fetch_add(1, Ordering::Relaxed);
+                (
+                    self.replicas[i]
+                        .health
+                        .update(|s| s.check_failed(now, &limits)),
+                    format!("health check: {e}"),
+                )
             }
-        }
+        };
+        self.replica_event(i, &before, transition, &cause);
+        transition
     }
 }
 

@@ -61,3 +61,69 @@ impl Metrics {
         }
     }
 }
+
+/// Upper bounds of the latency buckets, in milliseconds (Prometheus `le` labels).
+pub const LATENCY_BUCKETS_MS: [f64; 13] = [
+    0.5, 1.0, 2.5, 5.0, 10.0, 25.0, 50.0, 100.0, 250.0, 500.0, 1000.0, 2500.0, 5000.0,
+];
+
+/// Query latency on one node, as a cumulative-ready histogram (lock-free).
+#[derive(Debug, Default)]
+pub struct LatencyHistogram {
+    /// One count per bucket, then one for +Inf.
+    counts: [AtomicU64; LATENCY_BUCKETS_MS.len() + 1],
+    sum_micros: AtomicU64,
+}
+
+/// A copy of a histogram: per-bucket (not cumulative) counts, and the sum in seconds.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct HistogramSnapshot {
+    pub counts: Vec<u64>,
+    pub sum_seconds: f64,
+}
+
+impl LatencyHistogram {
+    pub fn record(&self, elapsed: std::time::Duration) {
+        let ms = elapsed.as_secs_f64() * 1000.0;
+        let bucket = LATENCY_BUCKETS_MS
+            .iter()
+            .position(|&le| ms <= le)
+            .unwrap_or(LATENCY_BUCKETS_MS.len());
+        self.counts[bucket].fetch_add(1, Ordering::Relaxed);
+        self.sum_micros
+            .fetch_add(elapsed.as_micros() as u64, Ordering::Relaxed);
+    }
+
+    pub fn snapshot(&self) -> HistogramSnapshot {
+        HistogramSnapshot {
+            counts: self
+                .counts
+                .iter()
+                .map(|c| c.load(Ordering::Relaxed))
+                .collect(),
+            sum_seconds: self.sum_micros.load(Ordering::Relaxed) as f64 / 1e6,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    /// Each latency lands in the first bucket whose bound it does not exceed.
+    #[test]
+    fn histogram_buckets() {
+        let h = LatencyHistogram::default();
+        h.record(Duration::from_micros(300));
+        h.record(Duration::from_millis(1));
+        h.record(Duration::from_millis(7));
+        h.record(Duration::from_secs(60));
+        let s = h.snapshot();
+        assert_eq!(s.counts[0], 1);
+        assert_eq!(s.counts[1], 1);
+        assert_eq!(s.counts[4], 1);
+        assert_eq!(s.counts[LATENCY_BUCKETS_MS.len()], 1);
+        assert!((s.sum_seconds - 60.0083).abs() < 1e-6);
+    }
+}

@@ -11,6 +11,7 @@ use crate::command::{self, Command, Counts};
 use crate::config::{NodeConfig, Options};
 use crate::error::CoreError;
 use crate::lexer::{Token, TokenKind};
+use crate::metrics::LatencyHistogram;
 use crate::values::{decode, type_size, Param, Raw, Value};
 
 /// Statements cached per connection before the cache is emptied, so that applications that
@@ -58,6 +59,8 @@ pub struct Node {
     /// The health checker's own connection, kept apart from the pool so that a busy pool never
     /// fails a check.
     pub checker: tokio::sync::Mutex<Option<tokio_postgres::Client>>,
+    /// How long statements routed here took, connecting included.
+    pub latency: LatencyHistogram,
 }
 
 /// How a statement may be retried on this node.
@@ -101,6 +104,7 @@ impl Node {
             config,
             pool,
             checker: tokio::sync::Mutex::new(None),
+            latency: LatencyHistogram::default(),
         }
     }
 
@@ -189,6 +193,20 @@ impl Node {
             ReadMode::Bounded(limit) => limit,
             ReadMode::No => None,
         };
+        let started = tokio::time::Instant::now();
+        let outcome = self.attempt(sql, tokens, params, mode, limit).await;
+        self.latency.record(started.elapsed());
+        outcome
+    }
+
+    async fn attempt(
+        &self,
+        sql: &str,
+        tokens: &[Token<'_>],
+        params: &[Param],
+        mode: ReadMode,
+        limit: Option<Duration>,
+    ) -> Result<Reply, CoreError> {
         let deadline = limit.map(|l| tokio::time::Instant::now() + l);
         let mut retries = 0;
         loop {

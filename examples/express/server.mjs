@@ -9,6 +9,8 @@ import {
   initializeReadReplicaManager,
   getReadReplicaManager,
   closeReadReplicaManager,
+  healthCheckHandler,
+  metricsHandler,
 } from 'read-replica-manager'
 
 // --- from the guide: Initialize Read Replica Manager ---
@@ -48,6 +50,11 @@ app.get('/health/replicas', (req, res) => {
 });
 // --- end of the guide's sample ---
 
+// For load balancers: 503 when the primary is unreachable or no replica can serve reads.
+app.get('/ready', healthCheckHandler({ strict: true }))
+// Prometheus scrapes this.
+app.get('/metrics', metricsHandler())
+
 // A read: routed to a replica. `served_by` shows which server answered.
 app.get('/users/:id', async (req, res) => {
   const manager = getReadReplicaManager()
@@ -83,9 +90,11 @@ const server = app.listen(Number(process.env.PORT ?? 3000), '127.0.0.1', () => {
   console.log(`read-replica-manager example listening on http://127.0.0.1:${port}`)
 })
 
+// Graceful shutdown: stop accepting requests, let queries in flight finish (up to 10 s), then
+// close every connection.
 async function shutdown() {
   server.close()
-  await closeReadReplicaManager()
+  await closeReadReplicaManager(10_000)
 }
 process.once('SIGINT', shutdown)
 process.once('SIGTERM', shutdown)

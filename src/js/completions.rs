@@ -16,21 +16,38 @@ use napi::bindgen_prelude::ToNapiValue;
 use napi::{check_status, sys, Result};
 
 use super::client::NativeClient;
-use super::convert::JsResult;
+use super::convert::{iso8601, JsResult};
 use super::error::Settled;
 use super::raw::RawEnv;
+use crate::core::events::Event;
 
-/// A finished piece of work: a query's reply, or a checked-out client.
+/// A finished piece of work: a query's reply or a checked-out client, under the id it was
+/// submitted with; or an event (a state change), under id 0, which no submission uses.
 pub enum Done {
     Reply(Settled<JsResult>),
     Client(Settled<NativeClient>),
+    Event(Event),
 }
+
+/// The id events travel under.
+pub const EVENT_ID: u32 = 0;
 
 impl ToNapiValue for Done {
     unsafe fn to_napi_value(env: sys::napi_env, val: Self) -> Result<sys::napi_value> {
         match val {
             Done::Reply(reply) => Settled::to_napi_value(env, reply),
             Done::Client(client) => Settled::to_napi_value(env, client),
+            Done::Event(event) => {
+                let env = RawEnv(env);
+                let out = env.object()?;
+                env.set_str(out, "type", event.kind.as_str())?;
+                env.set_str(out, "level", event.kind.level().as_str())?;
+                env.set_str(out, "node", &event.node)?;
+                env.set_str(out, "address", &event.address)?;
+                env.set_str(out, "message", &event.message)?;
+                env.set_str(out, "time", &iso8601(event.at))?;
+                Ok(out)
+            }
         }
     }
 }
@@ -134,6 +151,10 @@ unsafe extern "C" fn deliver(
         return;
     }
     let count = batch.len();
+    let settled = batch
+        .iter()
+        .filter(|(_, done)| !matches!(done, Done::Event(_)))
+        .count();
     let env_ = RawEnv(env);
     let Ok(array) = env_.array(count * 2) else {
         return;
@@ -147,7 +168,7 @@ unsafe extern "C" fn deliver(
         let _ = env_.set_element(array, (i * 2) as u32, id);
         let _ = env_.set_element(array, (i * 2 + 1) as u32, value);
     }
-    if completions.in_flight.fetch_sub(count, Ordering::Relaxed) == count {
+    if settled > 0 && completions.in_flight.fetch_sub(settled, Ordering::Relaxed) == settled {
         sys::napi_unref_threadsafe_function(env, completions.handle());
     }
     let mut undefined = ptr::null_mut();

@@ -7,7 +7,7 @@ use napi::{Env, JsValue, Result};
 use napi_derive::napi;
 
 use super::client::NativeClient;
-use super::completions::{Completions, Done};
+use super::completions::{Completions, Done, EVENT_ID};
 use super::convert::{params, JsFields, JsParam, JsResult, JsRoute, MetricsReport, StatusReport};
 use super::error::Settled;
 use crate::core::checker;
@@ -48,10 +48,18 @@ pub fn create_manager(
         Ok(Cluster::new(primary, replicas, options))
     };
     Ok(Settled(match build() {
-        Ok(cluster) => Ok(NativeManager {
-            cluster,
-            completions: Completions::new(env.raw(), on_complete.raw())?,
-        }),
+        Ok(cluster) => {
+            let completions = Completions::new(env.raw(), on_complete.raw())?;
+            // State changes reach JS on the same road as results, under EVENT_ID.
+            let events = completions.clone();
+            let _ = cluster
+                .events
+                .set(Box::new(move |e| events.finish(EVENT_ID, Done::Event(e))));
+            Ok(NativeManager {
+                cluster,
+                completions,
+            })
+        }
         Err(e) => Err(e),
     }))
 }
@@ -167,6 +175,12 @@ impl NativeManager {
             primary: self.cluster.primary_status(),
             primary_address: (primary.host.clone(), primary.port, primary.database.clone()),
         }
+    }
+
+    /// The metrics in Prometheus's text exposition format.
+    #[napi(catch_unwind)]
+    pub fn prometheus(&self) -> String {
+        crate::core::prometheus::render(&self.cluster)
     }
 
     #[napi]

@@ -1,0 +1,249 @@
+//! The manager's metrics in Prometheus's text exposition format (version 0.0.4).
+
+use std::fmt::Write;
+use std::sync::atomic::Ordering;
+
+use crate::cluster::Cluster;
+use crate::health::Role;
+use crate::metrics::LATENCY_BUCKETS_MS;
+use crate::node::Node;
+use crate::router::Reason;
+
+/// Renders every counter, gauge and histogram; `# HELP` / `# TYPE` once per family.
+pub fn render(cluster: &Cluster) -> String {
+    let m = cluster.metrics();
+    let mut out = String::with_capacity(8 * 1024);
+    let mut w = Writer { out: &mut out };
+    w.family(
+        "rrm_read_queries_total",
+        "counter",
+        "Statements classified as reads.",
+    );
+    w.sample("rrm_read_queries_total", &[], m.read_queries as f64);
+    w.family(
+        "rrm_write_queries_total",
+        "counter",
+        "Statements sent to the primary as writes.",
+    );
+    w.sample("rrm_write_queries_total", &[], m.write_queries as f64);
+    w.family(
+        "rrm_replica_failovers_total",
+        "counter",
+        "Reads that failed on a replica, or found none eligible, and ran on the primary.",
+    );
+    w.sample(
+        "rrm_replica_failovers_total",
+        &[],
+        m.replica_failovers as f64,
+    );
+    w.family(
+        "rrm_misrouted_reads_total",
+        "counter",
+        "Reads a replica refused as writes (SQLSTATE 25006), then run on the primary.",
+    );
+    w.sample("rrm_misrouted_reads_total", &[], m.misrouted_reads as f64);
+    w.family(
+        "rrm_routes_total",
+        "counter",
+        "Statements routed, by reason.",
+    );
+    for (reason, count) in Reason::ALL.iter().zip(m.routes) {
+        w.sample(
+            "rrm_routes_total",
+            &[("reason", reason.as_str())],
+            count as f64,
+        );
+    }
+
+    w.family(
+        "rrm_replica_failovers_by_node_total",
+        "counter",
+        "Reads that failed on this replica and ran on the primary.",
+    );
+    for r in &cluster.replicas {
+        let n = r.failovers.load(Ordering::Relaxed) as f64;
+        w.sample(
+            "rrm_replica_failovers_by_node_total",
+            &[("node", &r.node.name)],
+            n,
+        );
+    }
+    w.family(
+        "rrm_health_check_failures_total",
+        "counter",
+        "Failed health checks, by replica.",
+    );
+    for r in &cluster.replicas {
+        let n = r.check_failures.load(Ordering::Relaxed) as f64;
+        w.sample(
+            "rrm_health_check_failures_total",
+            &[("node", &r.node.name)],
+            n,
+        );
+    }
+
+    let status = cluster.replica_status();
+    let primary = cluster.primary_status();
+    w.family(
+        "rrm_node_healthy",
+        "gauge",
+        "1 when the node's last health check passed.",
+    );
+    w.sample(
+        "rrm_node_healthy",
+        &[("node", "primary")],
+        bool_value(primary.reachable == Some(true)),
+    );
+    for s in &status {
+        w.sample(
+            "rrm_node_healthy",
+            &[("node", &s.name)],
+            bool_value(s.health.healthy),
+        );
+    }
+    w.family(
+        "rrm_replica_eligible",
+        "gauge",
+        "1 when reads go to the replica.",
+    );
+    for s in &status {
+        let eligible = bool_value(s.health.eligible());
+        w.sample("rrm_replica_eligible", &[("node", &s.name)], eligible);
+    }
+    w.family(
+        "rrm_node_role",
+        "gauge",
+        "1 for the role the node reported at its last check (a replica reporting primary was promoted).",
+    );
+    let roles = std::iter::once(("primary", primary.role))
+        .chain(status.iter().map(|s| (s.name.as_str(), s.health.role)));
+    for (name, role) in roles {
+        for candidate in [Role::Primary, Role::Replica] {
+            let value = bool_value(role == Some(candidate));
+            w.sample(
+                "rrm_node_role",
+                &[("node", name), ("role", candidate.as_str())],
+                value,
+            );
+        }
+    }
+    w.family(
+        "rrm_replication_lag_bytes",
+        "gauge",
+        "WAL bytes the replica has not replayed.",
+    );
+    for s in &status {
+        if let Some(b) = s.health.lag_bytes {
+            w.sample("rrm_replication_lag_bytes", &[("node", &s.name)], b as f64);
+        }
+    }
+    w.family(
+        "rrm_replication_lag_seconds",
+        "gauge",
+        "Time since the replica replayed its last transaction, while it is behind.",
+    );
+    for s in &status {
+        if let Some(l) = s.health.lag {
+            w.sample(
+                "rrm_replication_lag_seconds",
+                &[("node", &s.name)],
+                l.as_secs_f64(),
+            );
+        }
+    }
+
+    let nodes: Vec<&Node> = cluster.nodes().collect();
+    for (name, help, pick) in [
+        ("rrm_pool_size", "Connections open in the node's pool.", 0),
+        ("rrm_pool_idle", "Idle connections in the node's pool.", 1),
+        ("rrm_pool_waiting", "Requests waiting for a connection.", 2),
+    ] {
+        w.family(name, "gauge", help);
+        for node in &nodes {
+            let st = node.pool.status();
+            let value = match pick {
+                0 => st.size,
+                1 => st.available,
+                _ => st.waiting,
+            };
+            w.sample(name, &[("node", &node.name)], value as f64);
+        }
+    }
+
+    w.family(
+        "rrm_query_duration_seconds",
+        "histogram",
+        "Time statements took on each node, connecting included.",
+    );
+    for node in &nodes {
+        let h = node.latency.snapshot();
+        let mut cumulative = 0;
+        for (i, count) in h.counts.iter().enumerate() {
+            cumulative += count;
+            let le = LATENCY_BUCKETS_MS
+                .get(i)
+                .map_or("+Inf".to_string(), |ms| format_number(ms / 1000.0));
+            w.sample(
+                "rrm_query_duration_seconds_bucket",
+                &[("node", &node.name), ("le", &le)],
+                cumulative as f64,
+            );
+        }
+        w.sample(
+            "rrm_query_duration_seconds_sum",
+            &[("node", &node.name)],
+            h.sum_seconds,
+        );
+        w.sample(
+            "rrm_query_duration_seconds_count",
+            &[("node", &node.name)],
+            cumulative as f64,
+        );
+    }
+    out
+}
+
+struct Writer<'a> {
+    out: &'a mut String,
+}
+
+impl Writer<'_> {
+    fn family(&mut self, name: &str, kind: &str, help: &str) {
+        let _ = writeln!(self.out, "# HELP {name} {help}\n# TYPE {name} {kind}");
+    }
+
+    fn sample(&mut self, name: &str, labels: &[(&str, &str)], value: f64) {
+        self.out.push_str(name);
+        if !labels.is_empty() {
+            self.out.push('{');
+            for (i, (k, v)) in labels.iter().enumerate() {
+                if i > 0 {
+                    self.out.push(',');
+                }
+                let escaped = v
+                    .replace('\\', "\\\\")
+                    .replace('"', "\\\"")
+                    .replace('\n', "\\n");
+                let _ = write!(self.out, "{k}=\"{escaped}\"");
+            }
+            self.out.push('}');
+        }
+        let _ = writeln!(self.out, " {}", format_number(value));
+    }
+}
+
+fn bool_value(b: bool) -> f64 {
+    if b {
+        1.0
+    } else {
+        0.0
+    }
+}
+
+fn format_number(v: f64) -> String {
+    if v.is_infinite() {
+        if v > 0.0 { "+Inf" } else { "-Inf" }.into()
+    } else {
+        v.to_string()
+    }
+}
