@@ -33,7 +33,9 @@ describe('before initialization', () => {
       [[primaryConfig, [{ ...replicaConfigs[0] }, { ...replicaConfigs[1], port: 99999 }]], /replicaConfigs\[1\]\.port/],
       [[primaryConfig, [], { healthCheckInterval: 'often' }], /options\.healthCheckInterval/],
       [[primaryConfig, [], { healthcheckInterval: 5 }], /options\.healthcheckInterval is not a known option/],
-      [[{ ...primaryConfig, ssl: { rejectUnauthorized: true } }], /primaryConfig\.ssl/],
+      [[{ ...primaryConfig, ssl: 'yes' }], /primaryConfig\.ssl must be true, false or/],
+      [[{ ...primaryConfig, ssl: { ca: 'not a certificate' } }], /primaryConfig\.ssl\.ca/],
+      [[{ ...primaryConfig, connectionString: 'postgres://h/db?sslmode=sometimes' }], /unknown sslmode/],
       [[{ ...primaryConfig, password: 12345 }], /primaryConfig\.password must be a string/],
     ]
     for (const [args, message] of cases) {

@@ -44,7 +44,11 @@ test('a replica killed under concurrent reads: zero failed reads, ejected, back 
     assert.equal(status.replica_0.healthy, true)
     assert.ok(manager.getMetrics().replicaFailovers >= 1)
 
-    // While ejected, replica_1 gets no traffic: reads land on replica_0 (or the primary).
+    // While ejected, replica_1 gets no traffic: reads land on replica_0 (or the primary). Reads
+    // that finished before the ejection may still be settling, so count from two reads per
+    // worker later.
+    const ejectedAt = served.length
+    await waitFor('reads issued after the ejection', () => served.length > ejectedAt + 16)
     const mark = served.length
     await waitFor('more reads', () => served.length > mark + 200)
     assert.ok(!served.slice(mark).includes(port1))

@@ -10,6 +10,7 @@
 #   scripts/cluster.sh resume-node NAME SIGCONT them again
 #   scripts/cluster.sh promote-node NAME  promote a replica to a primary (for role tests)
 #   scripts/cluster.sh rebuild-node NAME  re-create a replica from the primary (pg_basebackup)
+#   scripts/cluster.sh data-dir NAME   print a node's data directory
 #   scripts/cluster.sh status          one line per node: name, port, running|stopped, role
 #   scripts/cluster.sh env             the guide's DB_* variables for this cluster, as shell exports
 #   scripts/cluster.sh destroy         stop everything and delete the data
@@ -180,6 +181,10 @@ case "${1:-}" in
     [ -d "$(node_dir "$2")" ] || die "no node '$2' in $ROOT"
     pg_start "$2" ;;
   status) cmd_status ;;
+  data-dir)
+    [ -n "${2:-}" ] || die "data-dir needs a node name"
+    node_port "$2" >/dev/null
+    node_dir "$2" ;;
   env) cmd_env ;;
   destroy)
     cmd_stop
@@ -201,5 +206,5 @@ case "${1:-}" in
     rm -rf "$(node_dir "$2")"
     init_replica "$2"
     pg_start "$2" ;;
-  *) sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
+  *) sed -n '2,21p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
 esac

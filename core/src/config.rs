@@ -8,6 +8,7 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use crate::error::CoreError;
+use crate::tls::{split_sslmode, TlsSettings, Verify};
 
 /// One JavaScript value, as far as configuration cares.
 #[derive(Debug, Clone, PartialEq)]
@@ -18,6 +19,8 @@ pub enum ConfigValue {
     String(String),
     /// An array, element by element.
     List(Vec<ConfigValue>),
+    /// A plain object, field by field (read one level deep).
+    Map(Fields),
     /// Anything else (object, function, …), by its JS type name.
     Other(&'static str),
 }
@@ -30,6 +33,7 @@ impl ConfigValue {
             ConfigValue::Number(n) => format_number(*n),
             ConfigValue::String(s) => format!("the string {s:?}"),
             ConfigValue::List(_) => "an array".into(),
+            ConfigValue::Map(_) => "an object".into(),
             ConfigValue::Other(kind) => format!("a value of type {kind}"),
         }
     }
@@ -50,6 +54,7 @@ pub type Fields = Vec<(String, ConfigValue)>;
 #[derive(Debug, Clone)]
 pub struct NodeConfig {
     pub pg: tokio_postgres::Config,
+    pub tls: TlsSettings,
     pub host: String,
     pub port: u16,
     pub database: String,
@@ -145,7 +150,15 @@ pub fn parse_node(
         }
     };
 
-    let mut pg = match string("connectionString")? {
+    // tokio-postgres knows only some sslmodes: the TLS settings are taken out and kept here.
+    let (url, url_sslmode, url_rootcert) = match string("connectionString")? {
+        Some(url) => {
+            let (rest, mode, root) = split_sslmode(&url);
+            (Some(rest), mode, root)
+        }
+        None => (None, None, None),
+    };
+    let mut pg = match url {
         Some(url) => tokio_postgres::Config::from_str(&url).map_err(|_| {
             bad(
                 "connectionString",
@@ -248,21 +261,94 @@ pub fn parse_node(
             ))
         }
     }
-    match field("ssl") {
-        None | Some(ConfigValue::Bool(false)) => {}
-        Some(_) => {
+    let mut tls = match field("ssl") {
+        None | Some(ConfigValue::Bool(false)) => TlsSettings::disabled(),
+        // pg's `ssl: true`: TLS with the server's certificate checked, host name included.
+        Some(ConfigValue::Bool(true)) => TlsSettings::from_sslmode("verify-full").expect("known"),
+        Some(ConfigValue::Map(ssl)) => ssl_object(label, ssl)?,
+        Some(v) => {
             return Err(bad(
                 "ssl",
-                "is not supported by this version: TLS connections are not available yet",
+                &format!(
+                    "must be true, false or {{ rejectUnauthorized, ca, cert, key }}, got {}",
+                    v.describe()
+                ),
             ))
         }
+    };
+    if let Some(mode) = url_sslmode {
+        let from_url = TlsSettings::from_sslmode(&mode).ok_or_else(|| {
+            bad(
+                "connectionString",
+                &format!(
+                    "has an unknown sslmode {mode:?} (disable, prefer, require, verify-ca, verify-full)"
+                ),
+            )
+        })?;
+        tls = TlsSettings {
+            mode: from_url.mode,
+            verify: from_url.verify,
+            ..tls
+        };
     }
+    if let Some(path) = url_rootcert {
+        tls.ca = Some(std::fs::read_to_string(&path).map_err(|e| {
+            bad(
+                "connectionString",
+                &format!("names sslrootcert {path:?}, which cannot be read: {e}"),
+            )
+        })?);
+    }
+    // Bad PEM is a config error now rather than a connection failure later.
+    tls.connector()
+        .map_err(|e| CoreError::Config(format!("{label}.{e}")))?;
+    pg.ssl_mode(tls.mode);
     Ok(NodeConfig {
         pg,
+        tls,
         host,
         port,
         database,
     })
+}
+
+/// node-postgres's `ssl` object: `{ rejectUnauthorized = true, ca, cert, key }` (PEM strings).
+fn ssl_object(label: &str, fields: &Fields) -> Result<TlsSettings, CoreError> {
+    let mut tls = TlsSettings::from_sslmode("verify-full").expect("known");
+    for (key, value) in fields {
+        match (key.as_str(), value) {
+            ("rejectUnauthorized", ConfigValue::Bool(check)) => {
+                tls.verify = if *check { Verify::Full } else { Verify::Nothing };
+            }
+            ("ca" | "cert" | "key", ConfigValue::String(pem)) => {
+                let slot = match key.as_str() {
+                    "ca" => &mut tls.ca,
+                    "cert" => &mut tls.cert,
+                    _ => &mut tls.key,
+                };
+                *slot = Some(pem.clone());
+            }
+            ("ca" | "cert" | "key" | "rejectUnauthorized", ConfigValue::Null) => {}
+            ("servername" | "checkServerIdentity", _) => {}
+            ("ca" | "cert" | "key", _) => {
+                return Err(CoreError::Config(format!(
+                    "{label}.ssl.{key} must be a PEM string or Buffer"
+                )))
+            }
+            ("rejectUnauthorized", v) => {
+                return Err(CoreError::Config(format!(
+                    "{label}.ssl.rejectUnauthorized must be a boolean, got {}",
+                    v.describe()
+                )))
+            }
+            (other, _) => {
+                return Err(CoreError::Config(format!(
+                    "{label}.ssl.{other} is not a known TLS setting (rejectUnauthorized, ca, cert, key)"
+                )))
+            }
+        }
+    }
+    Ok(tls)
 }
 
 fn port_number(n: f64) -> Option<u16> {

@@ -80,7 +80,7 @@ impl CoreError {
         CoreError::Connection {
             code: connection_code(&err),
             node: node.to_string(),
-            message: err.to_string(),
+            message: with_causes(&err),
         }
     }
 
@@ -143,10 +143,50 @@ fn is_connection_level(err: &tokio_postgres::Error) -> bool {
         || text.starts_with("invalid message length"))
 }
 
+/// The error and its causes, `a: b: c`, so that "error performing TLS handshake" says why.
+fn with_causes(err: &tokio_postgres::Error) -> String {
+    let mut text = err.to_string();
+    let mut source = std::error::Error::source(err);
+    while let Some(e) = source {
+        let cause = e.to_string();
+        if !text.contains(&cause) {
+            text.push_str(": ");
+            text.push_str(&cause);
+        }
+        source = e.source();
+    }
+    text
+}
+
+/// Node's codes for the certificate problems its TLS reports.
+fn tls_code(err: &rustls::Error) -> &'static str {
+    use rustls::CertificateError;
+    match err {
+        rustls::Error::InvalidCertificate(
+            CertificateError::NotValidForName | CertificateError::NotValidForNameContext { .. },
+        ) => "ERR_TLS_CERT_ALTNAME_INVALID",
+        rustls::Error::InvalidCertificate(CertificateError::UnknownIssuer) => {
+            "UNABLE_TO_VERIFY_LEAF_SIGNATURE"
+        }
+        rustls::Error::InvalidCertificate(CertificateError::Expired) => "CERT_HAS_EXPIRED",
+        _ => "ERR_SSL_HANDSHAKE_FAILURE",
+    }
+}
+
 /// A node-style error code (as `net` reports them) for a driver error without a server error.
 fn connection_code(err: &tokio_postgres::Error) -> &'static str {
     let mut source = std::error::Error::source(err);
     while let Some(e) = source {
+        if let Some(tls) = e.downcast_ref::<rustls::Error>() {
+            return tls_code(tls);
+        }
+        if let Some(tls) = e
+            .downcast_ref::<io::Error>()
+            .and_then(|io| io.get_ref())
+            .and_then(|inner| inner.downcast_ref::<rustls::Error>())
+        {
+            return tls_code(tls);
+        }
         if let Some(io) = e.downcast_ref::<io::Error>() {
             return match io.kind() {
                 io::ErrorKind::ConnectionRefused => "ECONNREFUSED",

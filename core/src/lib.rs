@@ -15,6 +15,7 @@ pub mod node;
 pub mod prometheus;
 pub mod router;
 pub mod text;
+pub mod tls;
 pub mod values;
 
 // The drivers, for the binding to name their types without depending on them twice.

@@ -5,7 +5,7 @@ use std::time::Duration;
 use deadpool_postgres::{Manager, ManagerConfig, Object, Pool, RecyclingMethod, Runtime, Timeouts};
 use tokio_postgres::error::SqlState;
 use tokio_postgres::types::{to_sql_checked, IsNull, ToSql, Type};
-use tokio_postgres::NoTls;
+use tokio_postgres_rustls::MakeRustlsConnect;
 
 use crate::command::{self, Command, Counts};
 use crate::config::{NodeConfig, Options};
@@ -56,6 +56,8 @@ pub struct Node {
     pub label: String,
     pub config: NodeConfig,
     pub pool: Pool,
+    /// Connects the health checker, as the pool connects (TLS when the config asks for it).
+    tls: MakeRustlsConnect,
     /// The health checker's own connection, kept apart from the pool so that a busy pool never
     /// fails a check.
     pub checker: tokio::sync::Mutex<Option<tokio_postgres::Client>>,
@@ -80,9 +82,13 @@ const STALE_RETRIES: usize = 3;
 impl Node {
     pub fn new(name: String, mut config: NodeConfig, options: &Options) -> Node {
         config.pg.connect_timeout(options.connect_timeout);
+        let tls = config
+            .tls
+            .connector()
+            .expect("TLS settings are checked when the config is read");
         let manager = Manager::from_config(
             config.pg.clone(),
-            NoTls,
+            tls.clone(),
             ManagerConfig {
                 recycling_method: RecyclingMethod::Fast,
             },
@@ -103,6 +109,7 @@ impl Node {
             label,
             config,
             pool,
+            tls,
             checker: tokio::sync::Mutex::new(None),
             latency: LatencyHistogram::default(),
         }
@@ -140,7 +147,7 @@ impl Node {
                 let (client, connection) = self
                     .config
                     .pg
-                    .connect(NoTls)
+                    .connect(self.tls.clone())
                     .await
                     .map_err(|e| CoreError::from_driver(e, &self.label))?;
                 tokio::spawn(connection);
@@ -223,8 +230,9 @@ impl Node {
                         // Stop the statement if the server still listens, and never pool a
                         // connection with an exchange in flight.
                         let cancel = conn.cancel_token();
+                        let tls = self.tls.clone();
                         tokio::spawn(async move {
-                            let _ = cancel.cancel_query(NoTls).await;
+                            let _ = cancel.cancel_query(tls).await;
                         });
                         drop(Object::take(conn));
                         return Err(self.timed_out(limit.unwrap_or_default()));

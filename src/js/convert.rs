@@ -43,7 +43,8 @@ impl FromNapiValue for JsFields {
     }
 }
 
-/// One JS value as config sees it; `None` for undefined. Arrays are read one level deep.
+/// One JS value as config sees it; `None` for undefined. Arrays and plain objects (such as
+/// `ssl`) are read one level deep.
 fn config_value(env: RawEnv, v: RawValue, read_arrays: bool) -> Result<Option<ConfigValue>> {
     Ok(Some(match env.type_of(v)? {
         sys::ValueType::napi_undefined => return Ok(None),
@@ -52,6 +53,10 @@ fn config_value(env: RawEnv, v: RawValue, read_arrays: bool) -> Result<Option<Co
         sys::ValueType::napi_number => ConfigValue::Number(env.get_number(v)?),
         sys::ValueType::napi_string => ConfigValue::String(env.get_string(v)?),
         sys::ValueType::napi_function => ConfigValue::Other("function"),
+        // A Buffer (a PEM certificate, say) is read as its text.
+        _ if env.is_buffer(v)? => {
+            ConfigValue::String(String::from_utf8_lossy(&env.buffer_bytes(v)?).into_owned())
+        }
         _ if env.is_array(v)? && read_arrays => {
             let mut items = Vec::new();
             for i in 0..env.array_len(v)? {
@@ -63,6 +68,18 @@ fn config_value(env: RawEnv, v: RawValue, read_arrays: bool) -> Result<Option<Co
             ConfigValue::List(items)
         }
         _ if env.is_array(v)? => ConfigValue::Other("array"),
+        _ if read_arrays => {
+            let names = env.property_names(v)?;
+            let mut fields = Vec::new();
+            for i in 0..env.array_len(names)? {
+                let key = env.element(names, i)?;
+                let value = env.property(v, key)?;
+                if let Some(value) = config_value(env, value, false)? {
+                    fields.push((env.get_string(key)?, value));
+                }
+            }
+            ConfigValue::Map(fields)
+        }
         _ => ConfigValue::Other("object"),
     }))
 }
