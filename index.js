@@ -9,7 +9,7 @@ const { toResult } = require('./lib/result')
 const NOT_INITIALIZED = 'Read replica manager not initialized'
 const CLOSED = 'Read replica manager is closed'
 
-/** Native calls settle with a value or an Error instance; the latter is thrown here. */
+/** createManager returns the manager or an Error instance; the latter is thrown here. */
 function unwrap(value) {
   if (value instanceof Error) throw value
   return value
