@@ -14,7 +14,7 @@ export declare class NativeClient {
    * Starts `text` as is on this client's connection (no routing, transaction control
    * allowed); its result reaches the manager's `onComplete` under `id`.
    */
-  submit(id: number, text: string, values: Array<string | Buffer | null>): void
+  submit(id: number, text: string, values: Array<string | Buffer | null>, track?: boolean): void
   /**
    * Returns the connection to its pool (rolling back a transaction left open), or closes it
    * when `destroy` is set, as pg-pool's `release(err)` does.
@@ -27,8 +27,12 @@ export declare class NativeManager {
   classify(sql: string): { route: 'replica' | 'primary' | 'reject', reason: string }
   /** First health check of every replica, pool warm-up, then the background tasks. */
   start(): Promise<void>
-  /** Starts a query; its result reaches `onComplete` under `id`. */
-  submit(id: number, text: string, values: Array<string | Buffer | null>, route?: string | null): void
+  /**
+   * Starts a query; its result reaches `onComplete` under `id`. `consistency` ('eventual',
+   * 'read-your-writes', 'strong'; the manager's option when null) and `min_lsn` give
+   * read-your-writes; `track` asks a write for the WAL position that covers it.
+   */
+  submit(id: number, text: string, values: Array<string | Buffer | null>, route?: string | null, consistency?: string | null, minLsn?: string | null, track?: boolean): void
   /** Checks out a dedicated connection; the client reaches `onComplete` under `id`. */
   submitGetClient(id: number, kind: 'read' | 'write'): void
   status(): Record<string, ReplicaStatus>

@@ -46,6 +46,10 @@ export interface ManagerOptions {
   writeFunctions?: string[]
   /** Functions removed from the write-function list. */
   readOnlyFunctions?: string[]
+  /** What reads see by default: 'eventual' (the guide's), 'read-your-writes' or 'strong'. */
+  consistency?: Consistency
+  /** How long a read waits for a replica to replay the reader's writes before using the primary. 50. */
+  causalWaitMs?: number
   /** Receives state changes (never one line per query): console, pino, winston, … */
   logger?: { info(event: ManagerEvent): unknown; warn(event: ManagerEvent): unknown; error(event: ManagerEvent): unknown }
   /** Receives the same state changes as objects. */
@@ -98,9 +102,15 @@ export interface Classification {
   reason: RouteReason
 }
 
+export type Consistency = 'eventual' | 'read-your-writes' | 'strong'
+
 export interface QueryOptions {
   /** Overrides the router for this statement. */
   route?: 'primary' | 'replica'
+  /** What this read may see; defaults to 'read-your-writes' in a session, else options.consistency. */
+  consistency?: Consistency
+  /** Read only where this WAL position (a lastWriteLsn() token) has been replayed. */
+  minLsn?: string
 }
 
 /** node-postgres's query config object. */
@@ -194,6 +204,10 @@ export interface Metrics {
   replicaStatus: Record<string, ReplicaStatus>
   /** Reads a replica refused as writes (SQLSTATE 25006), then run on the primary. */
   misroutedReads: number
+  /** Reads sent to the primary for consistency (no replica had replayed the session's writes in time, or 'strong'). */
+  consistencyPrimaryReads: number
+  /** Reads that asked a replica for its replay position (and waited if it was behind). */
+  causalWaits: number
   /** Statements routed, by reason. */
   routes: Record<RouteReason, number>
   primary: PrimaryStatus
@@ -213,6 +227,12 @@ export declare class ReadReplicaManager {
   getClient(kind?: 'read' | 'write'): Promise<Client>
   /** Where this manager would send `sql`, and why. */
   classifyQuery(sql: string): Classification
+  /** Runs `fn` in a read-your-writes session (optionally from a token of an earlier request). */
+  withSession<T>(fn: () => T | Promise<T>, options?: { minLsn?: string | null }): Promise<T>
+  /** Express middleware: one read-your-writes session per request. */
+  sessionMiddleware(): (req: unknown, res: unknown, next: () => void) => void
+  /** The WAL position of the current session's last write (a token for minLsn), or null. */
+  lastWriteLsn(): string | null
   /** Every metric in Prometheus's text exposition format. */
   getPrometheusMetrics(): string
   getReplicaStatus(): Record<string, ReplicaStatus>

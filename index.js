@@ -2,6 +2,7 @@
 // read-replica-manager: the public API. A thin facade over the native binding (binding.js, made
 // by `napi build`): argument checks, the singleton, pg-shaped results and clients.
 
+const { AsyncLocalStorage } = require('node:async_hooks')
 const native = require('./binding.js')
 const { prepareValue } = require('./lib/values')
 const { toResult } = require('./lib/result')
@@ -57,9 +58,27 @@ function readQueryArguments(method, text, values, options) {
     throw argumentError(`${method}(config): config.rowMode must be 'array' when given, got ${describe(rowMode)}`)
   }
   let route = null
+  let consistency = null
+  let minLsn = null
   if (options !== undefined && options !== null) {
     if (typeof options !== 'object') {
       throw argumentError(`${method}(text, values, options): options must be an object, got ${describe(options)}`)
+    }
+    if (options.consistency !== undefined) {
+      if (!CONSISTENCY.includes(options.consistency)) {
+        throw argumentError(
+          `${method}(text, values, options): options.consistency must be 'eventual', 'read-your-writes' or 'strong', got ${describe(options.consistency)}`,
+        )
+      }
+      consistency = options.consistency
+    }
+    if (options.minLsn !== undefined && options.minLsn !== null) {
+      if (parseLsn(options.minLsn) === null) {
+        throw argumentError(
+          `${method}(text, values, options): options.minLsn must be a WAL position such as '16/B374D848', got ${describe(options.minLsn)}`,
+        )
+      }
+      minLsn = options.minLsn
     }
     if (options.route !== undefined) {
       if (options.route !== 'primary' && options.route !== 'replica') {
@@ -70,7 +89,22 @@ function readQueryArguments(method, text, values, options) {
       route = options.route
     }
   }
-  return { text, values: values.map((v) => prepareValue(v)), rowMode, route }
+  return { text, values: values.map((v) => prepareValue(v)), rowMode, route, consistency, minLsn }
+}
+
+const CONSISTENCY = ['eventual', 'read-your-writes', 'strong']
+
+/** A WAL position `'16/B374D848'` as a BigInt, or null when it is not one. */
+function parseLsn(text) {
+  const m = typeof text === 'string' ? /^([0-9A-Fa-f]{1,8})\/([0-9A-Fa-f]{1,8})$/.exec(text) : null
+  return m ? (BigInt(`0x${m[1]}`) << 32n) | BigInt(`0x${m[2]}`) : null
+}
+
+/** The later of two WAL positions (either may be null). */
+function laterLsn(a, b) {
+  if (a === null || a === undefined) return b ?? null
+  if (b === null || b === undefined) return a
+  return parseLsn(b) > parseLsn(a) ? b : a
 }
 
 /**
@@ -154,13 +188,15 @@ class Dispatcher {
 class Client {
   #native
   #dispatcher
+  #causal
   #released = false
   /** The last query issued: each waits for it, so queries run in call order, as with pg. */
   #tail = Promise.resolve()
 
-  constructor(nativeClient, dispatcher) {
+  constructor(nativeClient, dispatcher, causal) {
     this.#native = nativeClient
     this.#dispatcher = dispatcher
+    this.#causal = causal
   }
 
   /** Runs a statement on this connection as is: no routing; BEGIN / COMMIT are allowed. */
@@ -172,8 +208,17 @@ class Client {
     } catch (err) {
       return Promise.reject(err)
     }
+    // Writes committed on this client count for the session it runs in (read-your-writes).
+    const session = this.#causal.session()
+    const track = this.#causal.tracking(session)
     const run = this.#tail.then(() =>
-      this.#dispatcher.run((id) => this.#native.submit(id, args.text, args.values), args.rowMode),
+      this.#dispatcher.submit(
+        (id) => this.#native.submit(id, args.text, args.values, track),
+        (reply) => {
+          this.#causal.wrote(session, reply[1])
+          return toResult(reply, args.rowMode)
+        },
+      ),
     )
     this.#tail = run.catch(() => {})
     return run
@@ -192,14 +237,79 @@ class Client {
   }
 }
 
+/**
+ * Read-your-writes: sessions (AsyncLocalStorage) remember the WAL position of their last write,
+ * and reads in them go only where that position has been replayed.
+ */
+class Causal {
+  #sessions = new AsyncLocalStorage()
+  /** The latest write this process made, for consistency: 'read-your-writes' outside sessions. */
+  #lastLsn = null
+
+  constructor(consistency) {
+    this.consistency = consistency
+  }
+
+  session() {
+    return this.#sessions.getStore()
+  }
+
+  /** Whether writes should report their WAL position. */
+  tracking(session) {
+    return session !== undefined || this.consistency !== 'eventual'
+  }
+
+  /** Records a write's WAL position in the session it ran in (and process-wide). */
+  wrote(session, lsn) {
+    if (!lsn) return
+    this.#lastLsn = laterLsn(this.#lastLsn, lsn)
+    if (session) session.lsn = laterLsn(session.lsn, lsn)
+  }
+
+  /** The consistency and the position a read must see. */
+  forRead(session, args) {
+    const mode = args.consistency ?? (session ? 'read-your-writes' : this.consistency)
+    const lsn = args.minLsn ?? (mode === 'read-your-writes' ? laterLsn(session?.lsn, session ? null : this.#lastLsn) : null)
+    return { mode, lsn }
+  }
+
+  run(session, fn) {
+    return this.#sessions.run(session, fn)
+  }
+}
+
 class ReadReplicaManager {
   #native
   #dispatcher
+  #causal
   #closed = false
 
-  constructor(nativeManager, dispatcher) {
+  constructor(nativeManager, dispatcher, consistency) {
     this.#native = nativeManager
     this.#dispatcher = dispatcher
+    this.#causal = new Causal(consistency)
+  }
+
+  /**
+   * Runs `fn` in a read-your-writes session: reads in it see every write made in it (and, with
+   * `minLsn`, every write up to that position, e.g. a token from an earlier request).
+   */
+  withSession(fn, { minLsn } = {}) {
+    if (typeof fn !== 'function') return Promise.reject(argumentError(`withSession(fn): fn must be a function, got ${describe(fn)}`))
+    if (minLsn !== undefined && minLsn !== null && parseLsn(minLsn) === null) {
+      return Promise.reject(argumentError(`withSession(fn, options): options.minLsn must be a WAL position such as '16/B374D848', got ${describe(minLsn)}`))
+    }
+    return this.#causal.run({ lsn: minLsn ?? null }, async () => fn())
+  }
+
+  /** Express middleware: each request runs in its own read-your-writes session. */
+  sessionMiddleware() {
+    return (req, res, next) => this.#causal.run({ lsn: null }, () => next())
+  }
+
+  /** The WAL position of the current session's last write (a token for `minLsn`), or null. */
+  lastWriteLsn() {
+    return this.#causal.session()?.lsn ?? null
   }
 
   /** Routes `text` (reads to a healthy replica, everything else to the primary) and runs it. */
@@ -211,7 +321,16 @@ class ReadReplicaManager {
     } catch (err) {
       return Promise.reject(err)
     }
-    return this.#dispatcher.run((id) => this.#native.submit(id, args.text, args.values, args.route), args.rowMode)
+    const session = this.#causal.session()
+    const { mode, lsn } = this.#causal.forRead(session, args)
+    const track = this.#causal.tracking(session)
+    return this.#dispatcher.submit(
+      (id) => this.#native.submit(id, args.text, args.values, args.route, mode, lsn, track),
+      (reply) => {
+        this.#causal.wrote(session, reply[1])
+        return toResult(reply, args.rowMode)
+      },
+    )
   }
 
   /** A dedicated connection: `'read'` from a healthy replica, `'write'` from the primary. */
@@ -223,7 +342,7 @@ class ReadReplicaManager {
     const dispatcher = this.#dispatcher
     return dispatcher.submit(
       (id) => this.#native.submitGetClient(id, kind),
-      (native) => new Client(native, dispatcher),
+      (native) => new Client(native, dispatcher, this.#causal),
     )
   }
 
@@ -323,7 +442,7 @@ async function initializeReadReplicaManager(primaryConfig, replicaConfigs = [], 
     dispatcher.onEvent = eventHandler(logger, onEvent)
     const nativeManager = unwrap(native.createManager(primaryConfig, replicaConfigs, nativeOptions, dispatcher.onComplete))
     await nativeManager.start()
-    current = new ReadReplicaManager(nativeManager, dispatcher)
+    current = new ReadReplicaManager(nativeManager, dispatcher, nativeOptions.consistency ?? 'eventual')
     return current
   })()
   try {

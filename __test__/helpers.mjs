@@ -41,9 +41,13 @@ export async function servedBy(manager, options) {
   return rows[0].port
 }
 
-/** Waits until every replica has replayed the primary's WAL up to now (pg_stat_replication). */
+/**
+ * Waits until every replica has replayed the primary's WAL up to now (pg_stat_replication).
+ * The insert position, not the write position: with asynchronous commit (this cluster runs
+ * synchronous_commit = off) a commit can be inserted but not yet written.
+ */
 export async function replicated(manager, replicas = REPLICA_PORTS.length) {
-  const { rows } = await manager.query('SELECT pg_current_wal_lsn()::text AS lsn', [], { route: 'primary' })
+  const { rows } = await manager.query('SELECT pg_current_wal_insert_lsn()::text AS lsn', [], { route: 'primary' })
   await waitFor('replicas to replay ' + rows[0].lsn, async () => {
     const r = await manager.query(
       'SELECT count(*)::int AS n FROM pg_stat_replication WHERE replay_lsn >= $1::pg_lsn',

@@ -66,6 +66,25 @@ const adapters = {
     }
   },
 
+  /** The manager inside read-your-writes sessions: writes report their WAL position, reads
+   * carry the position of a write every replica has replayed (the common case). */
+  async 'manager-session'(poolSize) {
+    const db = await adapters.manager(poolSize)
+    const rrm = require('..')
+    const manager = rrm.getReadReplicaManager()
+    const token = await manager.withSession(async () => {
+      await manager.query('INSERT INTO bench_writes (v, t) VALUES (0, $1)', ['token'])
+      return manager.lastWriteLsn()
+    })
+    await new Promise((r) => setTimeout(r, 500)) // let the replicas replay it
+    return {
+      read: (text, values) => manager.withSession(() => manager.query(text, values), { minLsn: token }),
+      write: (text, values) => manager.withSession(() => manager.query(text, values)),
+      transaction: db.transaction,
+      close: db.close,
+    }
+  },
+
   async manager(poolSize) {
     const rrm = require('..')
     const { primary, replicas } = settings()

@@ -1,6 +1,8 @@
 'use strict'
 // `npm run bench`: node-postgres, postgres.js and this manager on the same workloads against
-// the local cluster, interleaved in rounds (the order rotating), each measurement in a child
+// the local cluster (and the manager inside read-your-writes sessions for the point read and
+// the insert, to show what sessions cost),
+// interleaved in rounds (the order rotating), each measurement in a child
 // process of its own after a warm-up; plus pgbench as the C client's limit for the point read.
 //
 // BENCH_ROUNDS (default 3) and BENCH_MS (default 3000) set the length; BENCH_ONLY picks
@@ -65,7 +67,9 @@ async function main() {
   const results = {} // workload → adapter → [result per round]
   for (let round = 0; round < ROUNDS; round++) {
     for (const workload of chosen) {
-      const order = ADAPTERS.map((_, i) => ADAPTERS[(i + round) % ADAPTERS.length])
+      // Read-your-writes sessions are measured where their cost shows: point reads and inserts.
+      const adapters = workloads[workload].sessions ? [...ADAPTERS, 'manager-session'] : ADAPTERS
+      const order = adapters.map((_, i) => adapters[(i + round) % adapters.length])
       for (const adapter of order) {
         const r = measure(adapter, workload)
         ;((results[workload] ??= {})[adapter] ??= []).push(r)
@@ -79,7 +83,7 @@ async function main() {
   lines.push(`| workload | adapter | queries/s | p50 ms | p99 ms | CPU µs/query | peak RSS MB | × pg (median of rounds) |`)
   lines.push(`|---|---|---:|---:|---:|---:|---:|---:|`)
   for (const workload of chosen) {
-    for (const adapter of ADAPTERS) {
+    for (const adapter of Object.keys(results[workload])) {
       const rs = results[workload][adapter]
       const ratios = rs.map((r, i) => r.qps / results[workload].pg[i].qps)
       lines.push(

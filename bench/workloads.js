@@ -10,12 +10,17 @@ const RANGE = 'SELECT i4, i8, t, f8, ts, b FROM bench_items WHERE id >= $1 AND i
 
 const workloads = {
   'point read x1': { inflight: 1, run: (db) => db.read('SELECT id, i4, t FROM bench_items WHERE id = $1', [randomId()]) },
-  'point read x16': { inflight: 16, run: (db) => db.read('SELECT id, i4, t FROM bench_items WHERE id = $1', [randomId()]) },
+  'point read x16': {
+    inflight: 16,
+    sessions: true,
+    run: (db) => db.read('SELECT id, i4, t FROM bench_items WHERE id = $1', [randomId()]),
+  },
   'point read x64': { inflight: 64, run: (db) => db.read('SELECT id, i4, t FROM bench_items WHERE id = $1', [randomId()]) },
   '1,000 rows x 6': { inflight: 4, run: (db) => db.read(RANGE, [rangeStart(1000), 1000]) },
   '10,000 rows x 6': { inflight: 2, run: (db) => db.read(RANGE, [rangeStart(10_000), 10_000]) },
   'insert x16': {
     inflight: 16,
+    sessions: true,
     run: (db) => db.write('INSERT INTO bench_writes (v, t) VALUES ($1, $2)', [randomId(), 'bench']),
   },
   'transaction x16': {

@@ -5,15 +5,15 @@
 const { parsers } = require('./values')
 
 /**
- * One native reply, `[isBatch, result…]`: a Result, or an array of them for a multi-statement
- * text (as pg).
+ * One native reply, `[isBatch, writeLsn, result…]`: a Result, or an array of them for a
+ * multi-statement text (as pg). `writeLsn` is read by the caller (sessions), not here.
  * @param {unknown[]} reply
  * @param {'array' | undefined} rowMode
  */
 function toResult(reply, rowMode) {
-  if (!reply[0]) return toOneResult(reply[1], rowMode)
-  const results = new Array(reply.length - 1)
-  for (let i = 1; i < reply.length; i++) results[i - 1] = toOneResult(reply[i], rowMode)
+  if (!reply[0]) return toOneResult(reply[2], rowMode)
+  const results = new Array(reply.length - 2)
+  for (let i = 2; i < reply.length; i++) results[i - 2] = toOneResult(reply[i], rowMode)
   return results
 }
 

@@ -12,6 +12,7 @@ use crate::cluster::Cluster;
 use crate::error::CoreError;
 use crate::events::EventKind;
 use crate::health::{Observation, Role};
+use crate::node::parse_lsn;
 
 /// Runs the first health check of every node (all at once, bounded by the check timeout), then
 /// starts the background tasks. The pools' minimum connections open in the background, so that
@@ -79,6 +80,10 @@ pub async fn check_all(cluster: &Cluster) {
     let (primary, replicas) = tokio::join!(cluster.primary.probe(PRIMARY_PROBE, limit), replicas);
     let primary_lsn = record_primary(cluster, primary);
     for (i, outcome) in replicas.into_iter().enumerate() {
+        if let Ok((row, _)) = &outcome {
+            let replayed = row.get(1).and_then(|v| v.as_deref()).and_then(parse_lsn);
+            cluster.replicas[i].node.note_replayed(replayed);
+        }
         let observed = outcome.map(|(row, elapsed)| (elapsed, observe(&row, primary_lsn)));
         cluster.record_check(i, observed);
     }
@@ -94,6 +99,10 @@ async fn check_primary(cluster: &Cluster) {
 async fn check_replica(cluster: &Cluster, i: usize) {
     let limit = cluster.options.health_check_timeout;
     let outcome = cluster.replicas[i].node.probe(REPLICA_PROBE, limit).await;
+    if let Ok((row, _)) = &outcome {
+        let replayed = row.get(1).and_then(|v| v.as_deref()).and_then(parse_lsn);
+        cluster.replicas[i].node.note_replayed(replayed);
+    }
     let primary_lsn = cluster.primary_status().wal_lsn;
     let observed = outcome.map(|(row, elapsed)| (elapsed, observe(&row, primary_lsn)));
     cluster.record_check(i, observed);
@@ -174,12 +183,6 @@ fn observe(row: &[Option<String>], primary_lsn: Option<u64>) -> Observation {
         lag_bytes,
         lag,
     }
-}
-
-/// A WAL position as PostgreSQL prints it, `16/B374D848`.
-pub fn parse_lsn(text: &str) -> Option<u64> {
-    let (hi, lo) = text.split_once('/')?;
-    Some((u64::from_str_radix(hi, 16).ok()? << 32) | u64::from_str_radix(lo, 16).ok()?)
 }
 
 /// Opens each pool's minimum number of connections; failures are left to the health checks.

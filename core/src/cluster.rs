@@ -55,6 +55,17 @@ pub struct Cluster {
     pub(crate) tasks: Mutex<Vec<JoinHandle<()>>>,
 }
 
+/// Read-your-writes for one query.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Causal {
+    /// Read on the primary.
+    pub strong: bool,
+    /// Read only where this WAL position has been replayed.
+    pub min_lsn: Option<u64>,
+    /// Report the WAL position that covers a write.
+    pub track_write: bool,
+}
+
 /// What `getClient` asked for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ClientKind {
@@ -137,6 +148,21 @@ impl Cluster {
         params: &[Param],
         route_override: Option<Target>,
     ) -> Result<Reply, CoreError> {
+        self.query_causal(sql, params, route_override, Causal::default())
+            .await
+            .map(|(reply, _)| reply)
+    }
+
+    /// As [`Cluster::query`], with read-your-writes: a read waits for, or avoids, replicas that
+    /// have not replayed `causal.min_lsn`; a write reports the WAL position that covers it when
+    /// `causal.track_write`.
+    pub async fn query_causal(
+        &self,
+        sql: &str,
+        params: &[Param],
+        route_override: Option<Target>,
+        causal: Causal,
+    ) -> Result<(Reply, Option<u64>), CoreError> {
         self.ensure_open()?;
         let tokens = tokenize(sql);
         let classified = self.router.classify_tokens(&tokens);
@@ -168,12 +194,24 @@ impl Cluster {
             )),
             Target::Primary => {
                 self.metrics.write();
-                let outcome = self.primary.run(sql, &tokens, params, primary_mode).await;
+                let track = causal.track_write && primary_mode == ReadMode::No;
+                let outcome = self
+                    .primary
+                    .run_tracked(sql, &tokens, params, primary_mode, track)
+                    .await;
                 outcome.map_err(|e| self.explain_primary_error(e))
+            }
+            Target::Replica if causal.strong => {
+                self.metrics.read();
+                self.metrics.consistency_primary_read();
+                let mode = ReadMode::Bounded(None);
+                let outcome = self.primary.run(sql, &tokens, params, mode).await;
+                outcome.map(|reply| (reply, None))
             }
             Target::Replica => {
                 self.metrics.read();
-                self.read(sql, &tokens, params).await
+                let outcome = self.read(sql, &tokens, params, causal.min_lsn).await;
+                outcome.map(|reply| (reply, None))
             }
         }
     }
@@ -186,10 +224,14 @@ impl Cluster {
         sql: &str,
         tokens: &[Token<'_>],
         params: &[Param],
+        min_lsn: Option<u64>,
     ) -> Result<Reply, CoreError> {
         let mode = ReadMode::Bounded(self.options.replica_read_timeout);
         match self.pick_replica() {
-            Some(i) => match self.replicas[i].node.run(sql, tokens, params, mode).await {
+            Some(i) => match self.read_on(i, sql, tokens, params, mode, min_lsn).await {
+                // The replica had not replayed the reader's writes in time.
+                Ok(None) => self.metrics.consistency_primary_read(),
+                Ok(Some(reply)) => return Ok(reply),
                 Err(e) if e.is_connection_failure() => {
                     self.replica_connection_failed(i);
                     self.metrics.failover();
@@ -199,7 +241,7 @@ impl Cluster {
                 // The replica refused a write the router took for a read (a function the
                 // write-function list does not know): it changed nothing, so run it where it can.
                 Err(e) if e.is_read_only_refusal() => self.metrics.misrouted_read(),
-                done => return done,
+                Err(e) => return Err(e),
             },
             None if !self.replicas.is_empty() => self.metrics.failover(),
             None => {}
@@ -207,6 +249,28 @@ impl Cluster {
         self.primary
             .run(sql, tokens, params, ReadMode::Bounded(None))
             .await
+    }
+
+    /// Reads on replica `i`; with `min_lsn`, only once it has replayed that far (`None` when
+    /// it did not within `causalWaitMs`). A replica already known to be past it reads at once.
+    async fn read_on(
+        &self,
+        i: usize,
+        sql: &str,
+        tokens: &[Token<'_>],
+        params: &[Param],
+        mode: ReadMode,
+        min_lsn: Option<u64>,
+    ) -> Result<Option<Reply>, CoreError> {
+        let node = &self.replicas[i].node;
+        match min_lsn {
+            Some(min) if node.known_replayed() < min => {
+                self.metrics.causal_wait();
+                let wait = self.options.causal_wait;
+                node.run_after_replay(sql, tokens, params, min, wait).await
+            }
+            _ => node.run(sql, tokens, params, mode).await.map(Some),
+        }
     }
 
     fn pick_replica(&self) -> Option<usize> {

@@ -60,6 +60,28 @@ pub struct NodeConfig {
     pub database: String,
 }
 
+/// What a read may see.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Consistency {
+    /// Any eligible replica (the guide's behaviour).
+    Eventual,
+    /// Only a replica that has replayed the writes this reader made (else the primary).
+    ReadYourWrites,
+    /// The primary.
+    Strong,
+}
+
+impl Consistency {
+    pub fn parse(text: &str) -> Option<Consistency> {
+        match text {
+            "eventual" => Some(Consistency::Eventual),
+            "read-your-writes" => Some(Consistency::ReadYourWrites),
+            "strong" => Some(Consistency::Strong),
+            _ => None,
+        }
+    }
+}
+
 /// Manager-wide options, after environment defaults and validation.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Options {
@@ -78,6 +100,11 @@ pub struct Options {
     /// Replicas further behind than this are not read from until they catch up.
     pub max_replication_lag: Option<Duration>,
     pub max_replication_lag_bytes: Option<u64>,
+    /// How long a read may wait for a replica to replay a session's writes before it goes to
+    /// the primary instead.
+    pub causal_wait: Duration,
+    /// The default consistency of reads.
+    pub consistency: Consistency,
     /// Added to the router's default write functions.
     pub write_functions: Vec<String>,
     /// Removed from the router's write functions.
@@ -98,6 +125,8 @@ impl Default for Options {
             replica_read_timeout: Some(Duration::from_millis(15_000)),
             max_replication_lag: None,
             max_replication_lag_bytes: None,
+            causal_wait: Duration::from_millis(50),
+            consistency: Consistency::Eventual,
             write_functions: Vec::new(),
             read_only_functions: Vec::new(),
         }
@@ -420,6 +449,12 @@ const OPTIONS: &[OptionSpec] = &[
         apply: |o, v| o.replica_read_timeout = (v > 0.0).then(|| Duration::from_millis(v as u64)),
     },
     OptionSpec {
+        key: "causalWaitMs",
+        env: None,
+        min: 0.0,
+        apply: |o, v| o.causal_wait = Duration::from_millis(v as u64),
+    },
+    OptionSpec {
         key: "maxReplicationLagMs",
         env: None,
         min: 0.0,
@@ -486,14 +521,36 @@ pub fn parse_options(
             *list = function_names(key, value)?;
         }
     }
-    if let Some((key, _)) = fields
+    match fields
         .iter()
-        .find(|(k, _)| !OPTIONS.iter().any(|s| s.key == k) && !LIST_OPTIONS.contains(&k.as_str()))
+        .find(|(k, _)| k == "consistency")
+        .map(|(_, v)| v)
     {
+        None | Some(ConfigValue::Null) => {}
+        Some(ConfigValue::String(mode)) => {
+            options.consistency = Consistency::parse(mode).ok_or_else(|| {
+                CoreError::Config(format!(
+                    "options.consistency must be 'eventual', 'read-your-writes' or 'strong', got {mode:?}"
+                ))
+            })?;
+        }
+        Some(v) => {
+            return Err(CoreError::Config(format!(
+                "options.consistency must be 'eventual', 'read-your-writes' or 'strong', got {}",
+                v.describe()
+            )))
+        }
+    }
+    if let Some((key, _)) = fields.iter().find(|(k, _)| {
+        !OPTIONS.iter().any(|s| s.key == k)
+            && !LIST_OPTIONS.contains(&k.as_str())
+            && k != "consistency"
+    }) {
         let known: Vec<_> = OPTIONS
             .iter()
             .map(|s| s.key)
             .chain(LIST_OPTIONS.iter().copied())
+            .chain(["consistency"])
             .collect();
         return Err(CoreError::Config(format!(
             "options.{key} is not a known option (known: {})",

@@ -13,6 +13,8 @@ pub struct Metrics {
     replica_failovers: AtomicU64,
     health_check_failures: AtomicU64,
     misrouted_reads: AtomicU64,
+    consistency_primary_reads: AtomicU64,
+    causal_waits: AtomicU64,
     routes: [AtomicU64; REASONS],
 }
 
@@ -25,6 +27,11 @@ pub struct MetricsSnapshot {
     pub health_check_failures: u64,
     /// Reads a replica refused as writes (SQLSTATE 25006) that the primary then ran.
     pub misrouted_reads: u64,
+    /// Reads sent to the primary because no replica had replayed the session's writes in
+    /// time, or because the read asked for strong consistency.
+    pub consistency_primary_reads: u64,
+    /// Reads that asked a replica for its replay position (and waited for it if behind).
+    pub causal_waits: u64,
     /// Statements routed, by reason, in the order of [`Reason::ALL`].
     pub routes: [u64; REASONS],
 }
@@ -46,6 +53,13 @@ impl Metrics {
     pub fn misrouted_read(&self) {
         self.misrouted_reads.fetch_add(1, Ordering::Relaxed);
     }
+    pub fn consistency_primary_read(&self) {
+        self.consistency_primary_reads
+            .fetch_add(1, Ordering::Relaxed);
+    }
+    pub fn causal_wait(&self) {
+        self.causal_waits.fetch_add(1, Ordering::Relaxed);
+    }
     pub fn route(&self, reason: Reason) {
         self.routes[reason.index()].fetch_add(1, Ordering::Relaxed);
     }
@@ -57,6 +71,8 @@ impl Metrics {
             replica_failovers: self.replica_failovers.load(Ordering::Relaxed),
             health_check_failures: self.health_check_failures.load(Ordering::Relaxed),
             misrouted_reads: self.misrouted_reads.load(Ordering::Relaxed),
+            consistency_primary_reads: self.consistency_primary_reads.load(Ordering::Relaxed),
+            causal_waits: self.causal_waits.load(Ordering::Relaxed),
             routes: std::array::from_fn(|i| self.routes[i].load(Ordering::Relaxed)),
         }
     }

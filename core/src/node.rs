@@ -63,6 +63,8 @@ pub struct Node {
     pub checker: tokio::sync::Mutex<Option<tokio_postgres::Client>>,
     /// How long statements routed here took, connecting included.
     pub latency: LatencyHistogram,
+    /// The latest WAL position seen replayed here (replicas; from checks and causal reads).
+    replayed: std::sync::atomic::AtomicU64,
 }
 
 /// How a statement may be retried on this node.
@@ -112,6 +114,7 @@ impl Node {
             tls,
             checker: tokio::sync::Mutex::new(None),
             latency: LatencyHistogram::default(),
+            replayed: std::sync::atomic::AtomicU64::new(0),
         }
     }
 
@@ -196,14 +199,76 @@ impl Node {
         params: &[Param],
         mode: ReadMode,
     ) -> Result<Reply, CoreError> {
+        self.run_tracked(sql, tokens, params, mode, false)
+            .await
+            .map(|(reply, _)| reply)
+    }
+
+    /// As [`Node::run`]; with `track_lsn`, also the server's WAL insert position right after
+    /// the statement, which covers its commit (for read-your-writes).
+    pub async fn run_tracked(
+        &self,
+        sql: &str,
+        tokens: &[Token<'_>],
+        params: &[Param],
+        mode: ReadMode,
+        track_lsn: bool,
+    ) -> Result<(Reply, Option<u64>), CoreError> {
         let limit = match mode {
             ReadMode::Bounded(limit) => limit,
             ReadMode::No => None,
         };
         let started = tokio::time::Instant::now();
-        let outcome = self.attempt(sql, tokens, params, mode, limit).await;
+        let outcome = self
+            .attempt(sql, tokens, params, mode, limit, track_lsn)
+            .await;
         self.latency.record(started.elapsed());
         outcome
+    }
+
+    /// Reads `sql` here only once this replica has replayed WAL up to `min_lsn`, waiting for
+    /// that at most `wait`; `Ok(None)` when it did not catch up in time. The replica's own
+    /// replay position is asked on the connection that then runs the read.
+    pub async fn run_after_replay(
+        &self,
+        sql: &str,
+        tokens: &[Token<'_>],
+        params: &[Param],
+        min_lsn: u64,
+        wait: Duration,
+    ) -> Result<Option<Reply>, CoreError> {
+        let started = tokio::time::Instant::now();
+        let conn = self
+            .connection_within(Some(wait.max(Duration::from_secs(1))))
+            .await?;
+        loop {
+            let replayed = replay_lsn(&conn)
+                .await
+                .map_err(|e| CoreError::from_driver(e, &self.label))?;
+            self.note_replayed(replayed);
+            if replayed.is_some_and(|lsn| lsn >= min_lsn) {
+                break;
+            }
+            if started.elapsed() >= wait {
+                return Ok(None);
+            }
+            tokio::time::sleep(Duration::from_millis(2)).await;
+        }
+        let reply = self.run_on(&conn, sql, tokens, params, true).await?;
+        self.latency.record(started.elapsed());
+        Ok(Some(reply))
+    }
+
+    /// The latest WAL position this node is known to have replayed (0 when unknown).
+    pub fn known_replayed(&self) -> u64 {
+        self.replayed.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    pub fn note_replayed(&self, lsn: Option<u64>) {
+        if let Some(lsn) = lsn {
+            self.replayed
+                .fetch_max(lsn, std::sync::atomic::Ordering::Relaxed);
+        }
     }
 
     async fn attempt(
@@ -213,7 +278,8 @@ impl Node {
         params: &[Param],
         mode: ReadMode,
         limit: Option<Duration>,
-    ) -> Result<Reply, CoreError> {
+        track_lsn: bool,
+    ) -> Result<(Reply, Option<u64>), CoreError> {
         let deadline = limit.map(|l| tokio::time::Instant::now() + l);
         let mut retries = 0;
         loop {
@@ -248,7 +314,14 @@ impl Node {
                     }
                     retries += 1;
                 }
-                done => return done,
+                Err(e) => return Err(e),
+                Ok(reply) if track_lsn => {
+                    // A position we cannot read leaves the session as it was: reads then go
+                    // where the previous position allows, never to a staler replica.
+                    let lsn = insert_lsn(&conn).await.ok().flatten();
+                    return Ok((reply, lsn));
+                }
+                Ok(reply) => return Ok((reply, None)),
             }
         }
     }
@@ -531,4 +604,33 @@ fn for_each_value(columns: &mut [Vec<Value>], f: &mut impl FnMut(&mut Value)) {
         }
     }
     columns.iter_mut().flatten().for_each(|v| visit(v, f));
+}
+
+/// The server's current WAL insert position: at or past the commit of anything it just ran.
+pub async fn insert_lsn(conn: &Object) -> Result<Option<u64>, tokio_postgres::Error> {
+    first_lsn(conn, "SELECT pg_current_wal_insert_lsn()::text").await
+}
+
+/// How far a standby has replayed.
+async fn replay_lsn(conn: &Object) -> Result<Option<u64>, tokio_postgres::Error> {
+    first_lsn(conn, "SELECT pg_last_wal_replay_lsn()::text").await
+}
+
+async fn first_lsn(conn: &Object, sql: &str) -> Result<Option<u64>, tokio_postgres::Error> {
+    let messages = conn.simple_query(sql).await?;
+    Ok(messages.iter().find_map(|m| match m {
+        tokio_postgres::SimpleQueryMessage::Row(row) => row.get(0).and_then(parse_lsn),
+        _ => None,
+    }))
+}
+
+/// A WAL position as PostgreSQL prints it, `16/B374D848`.
+pub fn parse_lsn(text: &str) -> Option<u64> {
+    let (hi, lo) = text.split_once('/')?;
+    Some((u64::from_str_radix(hi, 16).ok()? << 32) | u64::from_str_radix(lo, 16).ok()?)
+}
+
+/// A WAL position in PostgreSQL's form.
+pub fn format_lsn(lsn: u64) -> String {
+    format!("{:X}/{:X}", lsn >> 32, lsn as u32)
 }

@@ -12,7 +12,8 @@ use super::error::Settled;
 use crate::core::cluster::{Checkout, Cluster};
 use crate::core::error::CoreError;
 use crate::core::lexer::tokenize;
-use crate::core::node::Reply;
+use crate::core::node::{insert_lsn, Reply};
+use crate::core::router::Target;
 use crate::core::router::{leaves_session_state, transaction_effect};
 use crate::core::values::Param;
 
@@ -70,18 +71,26 @@ impl NativeClient {
     /// allowed); its result reaches the manager's `onComplete` under `id`.
     #[napi(
         catch_unwind,
-        ts_args_type = "id: number, text: string, values: Array<string | Buffer | null>"
+        ts_args_type = "id: number, text: string, values: Array<string | Buffer | null>, track?: boolean"
     )]
-    pub fn submit(&self, env: Env, id: u32, text: String, values: Vec<JsParam>) {
+    pub fn submit(
+        &self,
+        env: Env,
+        id: u32,
+        text: String,
+        values: Vec<JsParam>,
+        track: Option<bool>,
+    ) {
         self.completions.begin(env.raw());
         let completions = self.completions.clone();
         let cluster = self.cluster.clone();
         let state = self.state.clone();
         let replica = self.replica;
         let params = params(values);
+        let track = track.unwrap_or(false);
         napi::bindgen_prelude::spawn(async move {
-            let outcome = run(&cluster, replica, &state, &text, &params).await;
-            completions.finish(id, Done::Reply(Settled(outcome.map(JsResult))));
+            let outcome = run(&cluster, replica, &state, &text, &params, track).await;
+            completions.finish(id, Done::Reply(Settled(outcome.map(JsResult::new))));
         });
     }
 
@@ -124,7 +133,8 @@ async fn run(
     state: &tokio::sync::Mutex<ClientState>,
     text: &str,
     params: &[Param],
-) -> std::result::Result<Reply, CoreError> {
+    track: bool,
+) -> std::result::Result<(Reply, Option<u64>), CoreError> {
     let mut state = state.lock().await;
     let Some(conn) = state.conn.as_ref() else {
         return Err(CoreError::Closed(
@@ -148,5 +158,15 @@ async fn run(
             }
         }
     }
-    outcome
+    let reply = outcome?;
+    // A write that is now committed (autocommit, or the COMMIT of a transaction): the WAL
+    // position that covers it, for read-your-writes.
+    let wrote = cluster.router.classify_tokens(&tokens).target != Target::Replica;
+    let lsn = match state.conn.as_ref() {
+        Some(conn) if track && wrote && !state.in_transaction && replica.is_none() => {
+            insert_lsn(conn).await.ok().flatten()
+        }
+        _ => None,
+    };
+    Ok((reply, lsn))
 }

@@ -10,7 +10,7 @@ use crate::core::cluster::{PrimaryState, ReplicaStatus};
 use crate::core::config::{ConfigValue, Fields};
 use crate::core::health::Role;
 use crate::core::metrics::MetricsSnapshot;
-use crate::core::node::{QueryOutput, Reply};
+use crate::core::node::{format_lsn, QueryOutput, Reply};
 use crate::core::router::{Reason, Route};
 use crate::core::values::{Param, Value};
 
@@ -156,22 +156,37 @@ fn value_to_js(env: RawEnv, value: &Value) -> Result<RawValue> {
 }
 
 /// A reply for JS, compact so that the facade, not Node-API, names the properties:
-/// `[isBatch, result…]`, each result `[command, rowCount, oid, fields, columns]` with `fields`
-/// flat (name, tableID, columnID, dataTypeID, dataTypeSize, dataTypeModifier per column) and
+/// `[isBatch, writeLsn, result…]`, `writeLsn` the WAL position covering a tracked write (or
+/// null), each result `[command, rowCount, oid, fields, columns]` with `fields` flat (name,
+/// tableID, columnID, dataTypeID, dataTypeSize, dataTypeModifier per column) and
 /// `columns[c][r]` the values. lib/result.js turns it into pg's Result objects.
-pub struct JsResult(pub Reply);
+pub struct JsResult {
+    pub reply: Reply,
+    pub write_lsn: Option<u64>,
+}
+
+impl JsResult {
+    pub fn new((reply, write_lsn): (Reply, Option<u64>)) -> JsResult {
+        JsResult { reply, write_lsn }
+    }
+}
 
 impl ToNapiValue for JsResult {
     unsafe fn to_napi_value(env: sys::napi_env, val: Self) -> Result<sys::napi_value> {
         let env = RawEnv(env);
-        let (batch, outputs) = match &val.0 {
+        let (batch, outputs) = match &val.reply {
             Reply::Single(output) => (false, std::slice::from_ref(output)),
             Reply::Batch(outputs) => (true, outputs.as_slice()),
         };
-        let reply = env.array(outputs.len() + 1)?;
+        let reply = env.array(outputs.len() + 2)?;
         env.set_element(reply, 0, env.boolean(batch)?)?;
+        let lsn = match val.write_lsn {
+            Some(lsn) => env.string(&format_lsn(lsn))?,
+            None => env.null()?,
+        };
+        env.set_element(reply, 1, lsn)?;
         for (i, output) in outputs.iter().enumerate() {
-            env.set_element(reply, i as u32 + 1, output_to_js(env, output)?)?;
+            env.set_element(reply, i as u32 + 2, output_to_js(env, output)?)?;
         }
         Ok(reply)
     }
@@ -295,6 +310,12 @@ impl ToNapiValue for MetricsReport {
         env.set_number(out, "replicaCount", val.replicas.len() as f64)?;
         env.set(out, "replicaStatus", status_to_js(env, &val.replicas)?)?;
         env.set_number(out, "misroutedReads", c.misrouted_reads as f64)?;
+        env.set_number(
+            out,
+            "consistencyPrimaryReads",
+            c.consistency_primary_reads as f64,
+        )?;
+        env.set_number(out, "causalWaits", c.causal_waits as f64)?;
         let routes = env.object()?;
         for (reason, count) in Reason::ALL.iter().zip(c.routes) {
             env.set_number(routes, reason.as_str(), count as f64)?;

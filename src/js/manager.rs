@@ -11,9 +11,10 @@ use super::completions::{Completions, Done, EVENT_ID};
 use super::convert::{params, JsFields, JsParam, JsResult, JsRoute, MetricsReport, StatusReport};
 use super::error::Settled;
 use crate::core::checker;
-use crate::core::cluster::{ClientKind, Cluster};
-use crate::core::config::{parse_node, parse_options};
+use crate::core::cluster::{Causal, ClientKind, Cluster};
+use crate::core::config::{parse_node, parse_options, Consistency};
 use crate::core::error::CoreError;
+use crate::core::node::parse_lsn;
 use crate::core::router::{Router, Target};
 
 #[napi]
@@ -84,6 +85,50 @@ pub fn classify_query(
     )
 }
 
+impl NativeManager {
+    /// Reads the per-query routing and consistency arguments.
+    fn causal(
+        &self,
+        route: Option<&str>,
+        consistency: Option<&str>,
+        min_lsn: Option<&str>,
+        track: Option<bool>,
+    ) -> std::result::Result<(Option<Target>, Causal), CoreError> {
+        let route = match route {
+            None => None,
+            Some("primary") => Some(Target::Primary),
+            Some("replica") => Some(Target::Replica),
+            Some(other) => {
+                return Err(CoreError::Argument(format!(
+                    "options.route must be 'primary' or 'replica', got {other:?}"
+                )))
+            }
+        };
+        let mode = match consistency {
+            None => self.cluster.options.consistency,
+            Some(text) => Consistency::parse(text).ok_or_else(|| {
+                CoreError::Argument(format!(
+                    "options.consistency must be 'eventual', 'read-your-writes' or 'strong', got {text:?}"
+                ))
+            })?,
+        };
+        let min_lsn = match min_lsn {
+            None => None,
+            Some(text) => Some(parse_lsn(text).ok_or_else(|| {
+                CoreError::Argument(format!(
+                    "options.minLsn must be a WAL position such as '16/B374D848', got {text:?}"
+                ))
+            })?),
+        };
+        let causal = Causal {
+            strong: mode == Consistency::Strong,
+            min_lsn: min_lsn.filter(|_| mode != Consistency::Eventual),
+            track_write: track.unwrap_or(false),
+        };
+        Ok((route, causal))
+    }
+}
+
 #[napi]
 impl NativeManager {
     /// Classifies `sql` with this manager's write functions.
@@ -102,11 +147,14 @@ impl NativeManager {
         Ok(())
     }
 
-    /// Starts a query; its result reaches `onComplete` under `id`.
+    /// Starts a query; its result reaches `onComplete` under `id`. `consistency` ('eventual',
+    /// 'read-your-writes', 'strong'; the manager's option when null) and `min_lsn` give
+    /// read-your-writes; `track` asks a write for the WAL position that covers it.
     #[napi(
         catch_unwind,
-        ts_args_type = "id: number, text: string, values: Array<string | Buffer | null>, route?: string | null"
+        ts_args_type = "id: number, text: string, values: Array<string | Buffer | null>, route?: string | null, consistency?: string | null, minLsn?: string | null, track?: boolean"
     )]
+    #[allow(clippy::too_many_arguments)]
     pub fn submit(
         &self,
         env: Env,
@@ -114,17 +162,20 @@ impl NativeManager {
         text: String,
         values: Vec<JsParam>,
         route: Option<String>,
+        consistency: Option<String>,
+        min_lsn: Option<String>,
+        track: Option<bool>,
     ) {
         let completions = self.completions.clone();
         completions.begin(env.raw());
-        let route = match route.as_deref() {
-            None => None,
-            Some("primary") => Some(Target::Primary),
-            Some("replica") => Some(Target::Replica),
-            Some(other) => {
-                let error = CoreError::Argument(format!(
-                    "options.route must be 'primary' or 'replica', got {other:?}"
-                ));
+        let causal = match self.causal(
+            route.as_deref(),
+            consistency.as_deref(),
+            min_lsn.as_deref(),
+            track,
+        ) {
+            Ok(causal) => causal,
+            Err(error) => {
                 completions.finish(id, Done::Reply(Settled(Err(error))));
                 return;
             }
@@ -132,8 +183,9 @@ impl NativeManager {
         let cluster = self.cluster.clone();
         let params = params(values);
         napi::bindgen_prelude::spawn(async move {
-            let outcome = cluster.query(&text, &params, route).await;
-            completions.finish(id, Done::Reply(Settled(outcome.map(JsResult))));
+            let (route, causal) = causal;
+            let outcome = cluster.query_causal(&text, &params, route, causal).await;
+            completions.finish(id, Done::Reply(Settled(outcome.map(JsResult::new))));
         });
     }
 
