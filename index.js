@@ -172,7 +172,8 @@ class Dispatcher {
   /** Submits through `submit(id)`; the Promise settles with `finish(value)`. */
   submit(submit, finish) {
     return new Promise((resolve, reject) => {
-      const id = (this.#next = (this.#next + 1) >>> 0)
+      // 1 … 2³²−1, wrapping: 0 is the id events arrive under.
+      const id = (this.#next = (this.#next % 0xffffffff) + 1)
       this.#pending.set(id, { resolve, reject, finish })
       try {
         submit(id)
@@ -268,7 +269,8 @@ class Causal {
 
   /** The consistency and the position a read must see. */
   forRead(session, args) {
-    const mode = args.consistency ?? (session ? 'read-your-writes' : this.consistency)
+    // A session, or a token given with the query, asks for read-your-writes.
+    const mode = args.consistency ?? (session || args.minLsn ? 'read-your-writes' : this.consistency)
     const lsn = args.minLsn ?? (mode === 'read-your-writes' ? laterLsn(session?.lsn, session ? null : this.#lastLsn) : null)
     return { mode, lsn }
   }

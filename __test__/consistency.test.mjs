@@ -106,6 +106,7 @@ test('a token carries consistency across requests; a write transaction on a clie
     // A later request (a new session) that presents the token sees the write.
     await manager.withSession(async () => assert.equal((await readV()).v, 3), { minLsn: token })
     // So does a single query given the token, and one asking for strong consistency.
+    assert.equal((await readV({ minLsn: token })).v, 3, 'a token alone asks for read-your-writes')
     assert.equal((await readV({ minLsn: token, consistency: 'read-your-writes' })).v, 3)
     assert.equal((await readV({ consistency: 'strong' })).v, 3)
     assert.equal((await readV()).v, 2, 'an eventual read without the token is stale')

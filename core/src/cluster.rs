@@ -194,7 +194,9 @@ impl Cluster {
             )),
             Target::Primary => {
                 self.metrics.write();
-                let track = causal.track_write && primary_mode == ReadMode::No;
+                // Anything run on the primary in a session is tracked: a statement forced there
+                // may call a function that writes.
+                let track = causal.track_write;
                 let outcome = self
                     .primary
                     .run_tracked(sql, &tokens, params, primary_mode, track)
@@ -210,8 +212,7 @@ impl Cluster {
             }
             Target::Replica => {
                 self.metrics.read();
-                let outcome = self.read(sql, &tokens, params, causal.min_lsn).await;
-                outcome.map(|reply| (reply, None))
+                self.read(sql, &tokens, params, causal).await
             }
         }
     }
@@ -224,14 +225,17 @@ impl Cluster {
         sql: &str,
         tokens: &[Token<'_>],
         params: &[Param],
-        min_lsn: Option<u64>,
-    ) -> Result<Reply, CoreError> {
+        causal: Causal,
+    ) -> Result<(Reply, Option<u64>), CoreError> {
         let mode = ReadMode::Bounded(self.options.replica_read_timeout);
         match self.pick_replica() {
-            Some(i) => match self.read_on(i, sql, tokens, params, mode, min_lsn).await {
+            Some(i) => match self
+                .read_on(i, sql, tokens, params, mode, causal.min_lsn)
+                .await
+            {
                 // The replica had not replayed the reader's writes in time.
                 Ok(None) => self.metrics.consistency_primary_read(),
-                Ok(Some(reply)) => return Ok(reply),
+                Ok(Some(reply)) => return Ok((reply, None)),
                 Err(e) if e.is_connection_failure() => {
                     self.replica_connection_failed(i);
                     self.metrics.failover();
@@ -239,16 +243,23 @@ impl Cluster {
                     self.failover_event(i, &e);
                 }
                 // The replica refused a write the router took for a read (a function the
-                // write-function list does not know): it changed nothing, so run it where it can.
-                Err(e) if e.is_read_only_refusal() => self.metrics.misrouted_read(),
+                // write-function list does not know): it changed nothing, so run it where it can,
+                // as the write it is: once, and tracked for read-your-writes.
+                Err(e) if e.is_read_only_refusal() => {
+                    self.metrics.misrouted_read();
+                    return self
+                        .primary
+                        .run_tracked(sql, tokens, params, ReadMode::No, causal.track_write)
+                        .await;
+                }
                 Err(e) => return Err(e),
             },
             None if !self.replicas.is_empty() => self.metrics.failover(),
             None => {}
         }
-        self.primary
-            .run(sql, tokens, params, ReadMode::Bounded(None))
-            .await
+        let mode = ReadMode::Bounded(None);
+        let reply = self.primary.run(sql, tokens, params, mode).await?;
+        Ok((reply, None))
     }
 
     /// Reads on replica `i`; with `min_lsn`, only once it has replayed that far (`None` when
@@ -267,7 +278,14 @@ impl Cluster {
             Some(min) if node.known_replayed() < min => {
                 self.metrics.causal_wait();
                 let wait = self.options.causal_wait;
-                node.run_after_replay(sql, tokens, params, min, wait).await
+                let read = node.run_after_replay(sql, tokens, params, min, wait);
+                match self.options.replica_read_timeout {
+                    // Bounded like any replica read: a hung replica fails over.
+                    Some(limit) => tokio::time::timeout(limit, read)
+                        .await
+                        .unwrap_or_else(|_| Err(node.timed_out(limit))),
+                    None => read.await,
+                }
             }
             _ => node.run(sql, tokens, params, mode).await.map(Some),
         }

@@ -128,7 +128,7 @@ impl Node {
         }
     }
 
-    fn timed_out(&self, limit: Duration) -> CoreError {
+    pub fn timed_out(&self, limit: Duration) -> CoreError {
         CoreError::Connection {
             code: "ETIMEDOUT",
             node: self.label.clone(),

@@ -13,7 +13,6 @@ use crate::core::cluster::{Checkout, Cluster};
 use crate::core::error::CoreError;
 use crate::core::lexer::tokenize;
 use crate::core::node::{insert_lsn, Reply};
-use crate::core::router::Target;
 use crate::core::router::{leaves_session_state, transaction_effect};
 use crate::core::values::Param;
 
@@ -159,11 +158,11 @@ async fn run(
         }
     }
     let reply = outcome?;
-    // A write that is now committed (autocommit, or the COMMIT of a transaction): the WAL
-    // position that covers it, for read-your-writes.
-    let wrote = cluster.router.classify_tokens(&tokens).target != Target::Replica;
+    // Work that is now committed on the primary (autocommit, or the COMMIT of a transaction):
+    // the WAL position that covers it, for read-your-writes. Any statement counts, since a
+    // read-looking one may call a function that writes.
     let lsn = match state.conn.as_ref() {
-        Some(conn) if track && wrote && !state.in_transaction && replica.is_none() => {
+        Some(conn) if track && !state.in_transaction && replica.is_none() => {
             insert_lsn(conn).await.ok().flatten()
         }
         _ => None,

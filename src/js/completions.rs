@@ -9,8 +9,8 @@
 
 use std::ffi::c_void;
 use std::ptr;
-use std::sync::atomic::{AtomicBool, AtomicPtr, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
 
 use napi::bindgen_prelude::ToNapiValue;
 use napi::{check_status, sys, Result};
@@ -28,6 +28,11 @@ pub enum Done {
     Client(Settled<NativeClient>),
     Event(Event),
 }
+
+/// The raw handle; Node-API allows calling a thread-safe function from any thread.
+struct Handle(sys::napi_threadsafe_function);
+unsafe impl Send for Handle {}
+unsafe impl Sync for Handle {}
 
 /// The id events travel under.
 pub const EVENT_ID: u32 = 0;
@@ -53,8 +58,9 @@ impl ToNapiValue for Done {
 }
 
 pub struct Completions {
-    /// Set once, right after creation.
-    tsfn: AtomicPtr<sys::napi_threadsafe_function__>,
+    /// Set right after creation; null once Node has finalized the handle (the environment is
+    /// gone), so that late results from tokio never call into a freed handle.
+    tsfn: RwLock<Handle>,
     done: Mutex<Vec<(u32, Done)>>,
     /// A call into JS is pending, so new results need not schedule another.
     scheduled: AtomicBool,
@@ -78,7 +84,7 @@ impl Completions {
         let mut tsfn = ptr::null_mut();
         // The context is a strong reference of its own, released by the finalizer.
         let shared = Arc::new(Completions {
-            tsfn: AtomicPtr::new(ptr::null_mut()),
+            tsfn: RwLock::new(Handle(ptr::null_mut())),
             done: Mutex::new(Vec::new()),
             scheduled: AtomicBool::new(false),
             in_flight: AtomicUsize::new(0),
@@ -100,12 +106,14 @@ impl Completions {
             )
         })?;
         check_status!(unsafe { sys::napi_unref_threadsafe_function(env, tsfn) })?;
-        shared.tsfn.store(tsfn, Ordering::Release);
+        *shared.tsfn.write().unwrap_or_else(|e| e.into_inner()) = Handle(tsfn);
         Ok(shared)
     }
 
+    /// The handle, null once finalized. Only for the JS thread, where finalization cannot
+    /// race; other threads go through `finish`, which holds the lock across the call.
     fn handle(&self) -> sys::napi_threadsafe_function {
-        self.tsfn.load(Ordering::Acquire)
+        self.tsfn.read().unwrap_or_else(|e| e.into_inner()).0
     }
 
     /// Called on the JS thread when a query is submitted: keeps Node alive while it runs.
@@ -122,13 +130,17 @@ impl Completions {
             .unwrap_or_else(|e| e.into_inner())
             .push((id, outcome));
         if !self.scheduled.swap(true, Ordering::AcqRel) {
-            unsafe {
-                sys::napi_call_threadsafe_function(
-                    self.handle(),
-                    ptr::null_mut(),
-                    sys::ThreadsafeFunctionCallMode::nonblocking,
-                )
-            };
+            // Held across the call, so the finalizer cannot free the handle under it.
+            let tsfn = self.tsfn.read().unwrap_or_else(|e| e.into_inner());
+            if !tsfn.0.is_null() {
+                unsafe {
+                    sys::napi_call_threadsafe_function(
+                        tsfn.0,
+                        ptr::null_mut(),
+                        sys::ThreadsafeFunctionCallMode::nonblocking,
+                    )
+                };
+            }
         }
     }
 }
@@ -155,6 +167,10 @@ unsafe extern "C" fn deliver(
         .iter()
         .filter(|(_, done)| !matches!(done, Done::Event(_)))
         .count();
+    // Counted down before anything can fail, so the handle is never left referenced.
+    if settled > 0 && completions.in_flight.fetch_sub(settled, Ordering::Relaxed) == settled {
+        sys::napi_unref_threadsafe_function(env, completions.handle());
+    }
     let env_ = RawEnv(env);
     let Ok(array) = env_.array(count * 2) else {
         return;
@@ -168,15 +184,16 @@ unsafe extern "C" fn deliver(
         let _ = env_.set_element(array, (i * 2) as u32, id);
         let _ = env_.set_element(array, (i * 2 + 1) as u32, value);
     }
-    if settled > 0 && completions.in_flight.fetch_sub(settled, Ordering::Relaxed) == settled {
-        sys::napi_unref_threadsafe_function(env, completions.handle());
-    }
     let mut undefined = ptr::null_mut();
     sys::napi_get_undefined(env, &mut undefined);
     let mut ignored = ptr::null_mut();
     sys::napi_call_function(env, undefined, handler, 1, &array, &mut ignored);
 }
 
+/// Node is done with the handle (its environment is going away): forget it, then drop the
+/// context's reference. Results that arrive later are dropped with their tasks.
 unsafe extern "C" fn finalize(_env: sys::napi_env, data: *mut c_void, _hint: *mut c_void) {
-    drop(Arc::from_raw(data as *const Completions));
+    let completions = Arc::from_raw(data as *const Completions);
+    *completions.tsfn.write().unwrap_or_else(|e| e.into_inner()) = Handle(ptr::null_mut());
+    drop(completions);
 }
