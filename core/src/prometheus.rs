@@ -1,9 +1,9 @@
 //! The manager's metrics in Prometheus's text exposition format (version 0.0.4).
 
 use std::fmt::Write;
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicU64, Ordering};
 
-use crate::cluster::Cluster;
+use crate::cluster::{Cluster, Replica};
 use crate::health::Role;
 use crate::metrics::LATENCY_BUCKETS_MS;
 use crate::node::Node;
@@ -55,31 +55,23 @@ pub fn render(cluster: &Cluster) -> String {
         );
     }
 
-    w.family(
-        "rrm_replica_failovers_by_node_total",
-        "counter",
-        "Reads that failed on this replica and ran on the primary.",
-    );
-    for r in &cluster.replicas {
-        let n = r.failovers.load(Ordering::Relaxed) as f64;
-        w.sample(
+    for (name, help, counter) in [
+        (
             "rrm_replica_failovers_by_node_total",
-            &[("node", &r.node.name)],
-            n,
-        );
-    }
-    w.family(
-        "rrm_health_check_failures_total",
-        "counter",
-        "Failed health checks, by replica.",
-    );
-    for r in &cluster.replicas {
-        let n = r.check_failures.load(Ordering::Relaxed) as f64;
-        w.sample(
+            "Reads that failed on this replica and ran on the primary.",
+            (|r: &Replica| &r.failovers) as fn(&Replica) -> &AtomicU64,
+        ),
+        (
             "rrm_health_check_failures_total",
-            &[("node", &r.node.name)],
-            n,
-        );
+            "Failed health checks, by replica.",
+            |r: &Replica| &r.check_failures,
+        ),
+    ] {
+        w.family(name, "counter", help);
+        for r in &cluster.replicas {
+            let n = counter(r).load(Ordering::Relaxed) as f64;
+            w.sample(name, &[("node", &r.node.name)], n);
+        }
     }
 
     let status = cluster.replica_status();
