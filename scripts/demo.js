@@ -58,6 +58,8 @@ app.stdout.on('data', async (chunk) => {
     console.log(`\nTry:  curl ${url}/health/replicas`)
     console.log(`      curl -X POST -H 'content-type: application/json' -d '{"name":"ada"}' ${url}/users`)
     console.log(`      curl ${url}/users/1`)
+    console.log(`      curl ${url}/ready      # 503 when the primary is unreachable or no replica can serve reads`)
+    console.log(`      curl ${url}/metrics    # Prometheus`)
     console.log('Ctrl-C stops the app and the cluster.')
   } catch (err) {
     console.error('could not reach the example app:', err.message)
