@@ -228,7 +228,15 @@ impl Cluster {
         causal: Causal,
     ) -> Result<(Reply, Option<u64>), CoreError> {
         let mode = ReadMode::Bounded(self.options.replica_read_timeout);
-        match self.pick_replica() {
+        // A read that must see a position goes first to a replica already known to have
+        // replayed it, and only then asks (and waits for) one that may not have.
+        let known = causal.min_lsn.and_then(|min| {
+            self.balancer.pick(self.replicas.len(), |i| {
+                let r = &self.replicas[i];
+                r.health.is_eligible() && r.node.known_replayed() >= min
+            })
+        });
+        match known.or_else(|| self.pick_replica()) {
             Some(i) => match self
                 .read_on(i, sql, tokens, params, mode, causal.min_lsn)
                 .await
