@@ -164,11 +164,6 @@ class Dispatcher {
 
   #drained = null
 
-  /** Submits a query through `submit(id)`; the Promise settles with its pg-shaped result. */
-  run(submit, rowMode) {
-    return this.submit(submit, (reply) => toResult(reply, rowMode))
-  }
-
   /** Submits through `submit(id)`; the Promise settles with `finish(value)`. */
   submit(submit, finish) {
     return new Promise((resolve, reject) => {
@@ -271,7 +266,8 @@ class Causal {
   forRead(session, args) {
     // A session, or a token given with the query, asks for read-your-writes.
     const mode = args.consistency ?? (session || args.minLsn ? 'read-your-writes' : this.consistency)
-    const lsn = args.minLsn ?? (mode === 'read-your-writes' ? laterLsn(session?.lsn, session ? null : this.#lastLsn) : null)
+    // In a session its own writes; outside one (consistency option), this process's latest.
+    const lsn = args.minLsn ?? (mode === 'read-your-writes' ? (session ? session.lsn : this.#lastLsn) : null)
     return { mode, lsn }
   }
 

@@ -80,12 +80,7 @@ pub async fn check_all(cluster: &Cluster) {
     let (primary, replicas) = tokio::join!(cluster.primary.probe(PRIMARY_PROBE, limit), replicas);
     let primary_lsn = record_primary(cluster, primary);
     for (i, outcome) in replicas.into_iter().enumerate() {
-        if let Ok((row, _)) = &outcome {
-            let replayed = row.get(1).and_then(|v| v.as_deref()).and_then(parse_lsn);
-            cluster.replicas[i].node.note_replayed(replayed);
-        }
-        let observed = outcome.map(|(row, elapsed)| (elapsed, observe(&row, primary_lsn)));
-        cluster.record_check(i, observed);
+        record_replica(cluster, i, outcome, primary_lsn);
     }
 }
 
@@ -99,11 +94,20 @@ async fn check_primary(cluster: &Cluster) {
 async fn check_replica(cluster: &Cluster, i: usize) {
     let limit = cluster.options.health_check_timeout;
     let outcome = cluster.replicas[i].node.probe(REPLICA_PROBE, limit).await;
+    record_replica(cluster, i, outcome, cluster.primary_status().wal_lsn);
+}
+
+/// Records a replica probe: its replay position for causal reads, its health and lag.
+fn record_replica(
+    cluster: &Cluster,
+    i: usize,
+    outcome: Result<(Vec<Option<String>>, Duration), CoreError>,
+    primary_lsn: Option<u64>,
+) {
     if let Ok((row, _)) = &outcome {
         let replayed = row.get(1).and_then(|v| v.as_deref()).and_then(parse_lsn);
         cluster.replicas[i].node.note_replayed(replayed);
     }
-    let primary_lsn = cluster.primary_status().wal_lsn;
     let observed = outcome.map(|(row, elapsed)| (elapsed, observe(&row, primary_lsn)));
     cluster.record_check(i, observed);
 }

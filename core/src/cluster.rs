@@ -141,22 +141,10 @@ impl Cluster {
         self.closed.load(Ordering::Acquire)
     }
 
-    /// Runs one text where the router (or `route_override`) sends it.
+    /// Runs one text where the router (or `route_override`) sends it, with read-your-writes:
+    /// a read waits for, or avoids, replicas that have not replayed `causal.min_lsn`; a write
+    /// reports the WAL position that covers it when `causal.track_write`.
     pub async fn query(
-        &self,
-        sql: &str,
-        params: &[Param],
-        route_override: Option<Target>,
-    ) -> Result<Reply, CoreError> {
-        self.query_causal(sql, params, route_override, Causal::default())
-            .await
-            .map(|(reply, _)| reply)
-    }
-
-    /// As [`Cluster::query`], with read-your-writes: a read waits for, or avoids, replicas that
-    /// have not replayed `causal.min_lsn`; a write reports the WAL position that covers it when
-    /// `causal.track_write`.
-    pub async fn query_causal(
         &self,
         sql: &str,
         params: &[Param],

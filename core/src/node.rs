@@ -341,8 +341,7 @@ impl Node {
             .split(|t| t.kind == TokenKind::Semicolon)
             .filter(|s| !s.is_empty())
             .collect();
-        if let Some(copy) = statements.iter().find(|s| is_copy_stream(s)) {
-            let _ = copy;
+        if statements.iter().any(|s| is_copy_stream(s)) {
             return Err(CoreError::Argument(
                 "COPY … FROM STDIN / TO STDOUT needs a streaming API, which query() is not; \
                  COPY to or from a server file, or INSERT … SELECT, work as usual"

@@ -184,7 +184,7 @@ impl NativeManager {
         let params = params(values);
         napi::bindgen_prelude::spawn(async move {
             let (route, causal) = causal;
-            let outcome = cluster.query_causal(&text, &params, route, causal).await;
+            let outcome = cluster.query(&text, &params, route, causal).await;
             completions.finish(id, Done::Reply(Settled(outcome.map(JsResult::new))));
         });
     }
