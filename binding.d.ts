@@ -25,18 +25,20 @@ export declare class NativeClient {
 export declare class NativeManager {
   /** Classifies `sql` with this manager's write functions. */
   classify(sql: string): { route: 'replica' | 'primary' | 'reject', reason: string }
-  /** First health check of every replica, pool warm-up, then the background tasks. */
+  /** The consistency reads get by default (`options.consistency`). */
+  get consistency(): 'eventual' | 'read-your-writes' | 'strong'
+  /** First health check of every node, pool warm-up, then the background tasks. */
   start(): Promise<void>
   /**
-   * Starts a query; its result reaches `onComplete` under `id`. `consistency` ('eventual',
-   * 'read-your-writes', 'strong'; the manager's option when null) and `min_lsn` give
-   * read-your-writes; `track` asks a write for the WAL position that covers it.
+   * Starts a query; its result reaches `onComplete` under `id`. `strong` reads on the
+   * primary; `min_lsn` reads only where that WAL position has been replayed; `track` asks a
+   * write for the WAL position that covers it.
    */
-  submit(id: number, text: string, values: Array<string | Buffer | null>, route?: string | null, consistency?: string | null, minLsn?: string | null, track?: boolean): void
+  submit(id: number, text: string, values: Array<string | Buffer | null>, route: 'primary' | 'replica' | null, strong: boolean, minLsn: bigint | null, track: boolean): void
   /** Checks out a dedicated connection; the client reaches `onComplete` under `id`. */
   submitGetClient(id: number, kind: 'read' | 'write'): void
-  status(): Record<string, ReplicaStatus>
-  metrics(): Metrics
+  status(): Record<string, import('./index').ReplicaStatus>
+  metrics(): import('./index').Metrics
   /** The metrics in Prometheus's text exposition format. */
   prometheus(): string
   close(): Promise<void>
@@ -48,8 +50,20 @@ export declare class NativeManager {
  */
 export declare function classifyQuery(sql: string, writeFunctions?: Array<string> | undefined | null, readOnlyFunctions?: Array<string> | undefined | null): { route: 'replica' | 'primary' | 'reject', reason: string }
 
+/** What `getClient(kind)` asks for. */
+export declare const enum ClientKindArg {
+  Read = 'read',
+  Write = 'write',
+}
+
 /**
  * Validates the configs and builds the pools (no connection yet); `start()` connects.
- * `on_complete` receives finished queries as `[id, value, id, value, …]` (see completions).
+ * `on_complete` receives finished work as `[id, value, id, value, …]` (see completions).
  */
 export declare function createManager(primary: object, replicas: object[], options: object, onComplete: (batch: unknown[]) => void): NativeManager | Error
+
+/** Where a query is forced to run (`options.route`). */
+export declare const enum RouteOverride {
+  Primary = 'primary',
+  Replica = 'replica',
+}

@@ -838,4 +838,6 @@ module.exports = nativeBinding
 module.exports.NativeClient = nativeBinding.NativeClient
 module.exports.NativeManager = nativeBinding.NativeManager
 module.exports.classifyQuery = nativeBinding.classifyQuery
+module.exports.ClientKindArg = nativeBinding.ClientKindArg
 module.exports.createManager = nativeBinding.createManager
+module.exports.RouteOverride = nativeBinding.RouteOverride

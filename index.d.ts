@@ -1,5 +1,6 @@
 // Types for read-replica-manager's public API (index.js). The native binding's own types are
-// generated into binding.d.ts by `napi build`.
+// generated into binding.d.ts by `napi build`. "The guide" below is the user's guide,
+// docs/guide.md.
 
 /** A node's connection settings, as node-postgres takes them. */
 export interface NodeConfig {
@@ -10,8 +11,13 @@ export interface NodeConfig {
   password?: string
   /** `postgres://user:pass@host:port/db` or `key=value` pairs; its settings win over the fields. */
   connectionString?: string
-  /** TLS is not supported by this version: only `false` (or leaving it out) is accepted. */
-  ssl?: false
+  /**
+   * TLS as pg takes it: `true` (certificate and host name checked against the Mozilla roots), or
+   * options (PEM strings or Buffers; `rejectUnauthorized: false` encrypts without checking).
+   */
+  ssl?:
+    | boolean
+    | { rejectUnauthorized?: boolean; ca?: string | Uint8Array; cert?: string | Uint8Array; key?: string | Uint8Array }
   application_name?: string
   /** Milliseconds; sent as the session's `statement_timeout`. */
   statement_timeout?: number
@@ -51,7 +57,11 @@ export interface ManagerOptions {
   /** How long a read waits for a replica to replay the reader's writes before using the primary. 50. */
   causalWaitMs?: number
   /** Receives state changes (never one line per query): console, pino, winston, … */
-  logger?: { info(event: ManagerEvent): unknown; warn(event: ManagerEvent): unknown; error(event: ManagerEvent): unknown }
+  logger?: {
+    info(event: ManagerEvent): unknown
+    warn(event: ManagerEvent): unknown
+    error(event: ManagerEvent): unknown
+  }
   /** Receives the same state changes as objects. */
   onEvent?: (event: ManagerEvent) => void
 }
@@ -142,6 +152,32 @@ export interface QueryResult<R = any> {
   rowAsArray: boolean
 }
 
+/**
+ * The `code` of an error the manager itself raises (README, "Errors"):
+ * - `ERR_INVALID_ARG_TYPE` (TypeError): a call's argument is invalid;
+ * - `ERR_RRM_CONFIG` (TypeError): a config field or option value is invalid;
+ * - `ERR_RRM_ENV` (TypeError): an environment variable is missing or malformed;
+ * - `ERR_RRM_CLOSED`: the manager is closed;
+ * - `ERR_RRM_CLIENT_RELEASED`: a query on a released client, or a second `release()`;
+ * - `ERR_RRM_NOT_INITIALIZED`: `getReadReplicaManager()` before initialization;
+ * - `ERR_RRM_TRANSACTION_CONTROL`: BEGIN / COMMIT / … through `manager.query()`;
+ * - `ERR_RRM_UNSUPPORTED` (TypeError): COPY … FROM STDIN / TO STDOUT through `query()`.
+ */
+export type ManagerErrorCode =
+  | 'ERR_INVALID_ARG_TYPE'
+  | 'ERR_RRM_CONFIG'
+  | 'ERR_RRM_ENV'
+  | 'ERR_RRM_CLOSED'
+  | 'ERR_RRM_CLIENT_RELEASED'
+  | 'ERR_RRM_NOT_INITIALIZED'
+  | 'ERR_RRM_TRANSACTION_CONTROL'
+  | 'ERR_RRM_UNSUPPORTED'
+
+/** An error the manager itself raises (as opposed to a server's or a connection's). */
+export interface ManagerError extends Error {
+  code: ManagerErrorCode
+}
+
 /** A SQL error from the server carries node-postgres's DatabaseError fields. */
 export interface DatabaseError extends Error {
   name: 'error'
@@ -216,18 +252,37 @@ export interface Metrics {
 /** A dedicated connection; statements run as given (no routing), transactions allowed. */
 export declare class Client {
   private constructor()
+  /**
+   * Runs `text` on this connection. Rejects with `ERR_RRM_CLIENT_RELEASED` after `release()`,
+   * `ERR_INVALID_ARG_TYPE` on a bad argument, or the server's `DatabaseError`.
+   */
   query<R = any>(text: string | QueryConfig, values?: unknown[]): Promise<QueryResult<R>>
-  /** Back to the pool; with an error (or true) the connection is closed instead. */
+  /**
+   * Back to the pool; with an error (or true) the connection is closed instead. A second call
+   * throws pg-pool's error, with code `ERR_RRM_CLIENT_RELEASED`.
+   */
   release(err?: Error | boolean): void
 }
 
 export declare class ReadReplicaManager {
   private constructor()
+  /**
+   * Routes and runs `text`. Rejects with `ERR_INVALID_ARG_TYPE` on a bad argument,
+   * `ERR_RRM_CLOSED` after close(), `ERR_RRM_TRANSACTION_CONTROL` for BEGIN / COMMIT / …, or
+   * the server's `DatabaseError` / a connection error.
+   */
   query<R = any>(text: string | QueryConfig, values?: unknown[], options?: QueryOptions): Promise<QueryResult<R>>
+  /**
+   * A dedicated connection. Rejects with `ERR_INVALID_ARG_TYPE` on a bad kind, `ERR_RRM_CLOSED`
+   * after close().
+   */
   getClient(kind?: 'read' | 'write'): Promise<Client>
-  /** Where this manager would send `sql`, and why. */
+  /** Where this manager would send `sql`, and why. Throws `ERR_INVALID_ARG_TYPE` unless `sql` is a string. */
   classifyQuery(sql: string): Classification
-  /** Runs `fn` in a read-your-writes session (optionally from a token of an earlier request). */
+  /**
+   * Runs `fn` in a read-your-writes session (optionally from a token of an earlier request).
+   * Rejects with `ERR_INVALID_ARG_TYPE` when `fn` is not a function or `minLsn` not a WAL position.
+   */
   withSession<T>(fn: () => T | Promise<T>, options?: { minLsn?: string | null }): Promise<T>
   /** Express middleware: one read-your-writes session per request. */
   sessionMiddleware(): (req: unknown, res: unknown, next: () => void) => void
@@ -237,16 +292,29 @@ export declare class ReadReplicaManager {
   getPrometheusMetrics(): string
   getReplicaStatus(): Record<string, ReplicaStatus>
   getMetrics(): Metrics
-  /** Takes no new work, waits up to `timeoutMs` (10 s) for queries in flight, then closes the pools. */
+  /**
+   * Takes no new work (later calls reject with `ERR_RRM_CLOSED`), waits up to `timeoutMs` (10 s)
+   * for queries in flight, then closes the pools.
+   */
   close(timeoutMs?: number): Promise<void>
 }
 
-/** Where the router sends `sql`, and why. No connection is made. */
+/**
+ * Where the router sends `sql`, and why. No connection is made. Throws `ERR_INVALID_ARG_TYPE` on a
+ * bad argument.
+ */
 export declare function classifyQuery(
   sql: string,
   options?: { writeFunctions?: string[]; readOnlyFunctions?: string[] },
 ): Classification
 
+/**
+ * Creates the manager (a singleton: a second call resolves to the same one) after a first health
+ * check of every replica. Rejects with a TypeError naming the problem: `ERR_INVALID_ARG_TYPE`
+ * when a config or the options are not objects (or `logger` / `onEvent` are unusable),
+ * `ERR_RRM_CONFIG` for an invalid field or option value, `ERR_RRM_ENV` for a malformed
+ * `DB_POOL_*` / `REPLICA_HEALTH_CHECK_INTERVAL` variable.
+ */
 export declare function initializeReadReplicaManager(
   primaryConfig: NodeConfig,
   replicaConfigs?: NodeConfig[],
@@ -256,10 +324,14 @@ export declare function initializeReadReplicaManager(
 /**
  * Initializes from the guide's environment: DATABASE_URL or DB_HOST / DB_PORT / DB_NAME /
  * DB_USER / DB_PASSWORD, DB_REPLICAS (JSON array), REPLICA_HEALTH_CHECK_INTERVAL, DB_POOL_*.
+ * A missing or malformed variable rejects with a TypeError naming it, code `ERR_RRM_ENV`.
  */
 export declare function initializeReadReplicaManagerFromEnv(options?: ManagerOptions): Promise<ReadReplicaManager>
 
-/** Throws `Error('Read replica manager not initialized')` before initialization. */
+/**
+ * Throws `Error('Read replica manager not initialized')` (code `ERR_RRM_NOT_INITIALIZED`) before
+ * initialization.
+ */
 export declare function getReadReplicaManager(): ReadReplicaManager
 
 export declare function closeReadReplicaManager(timeoutMs?: number): Promise<void>

@@ -1,13 +1,11 @@
-// The public API of SPEC.md against the real primary and two streaming replicas.
-import { test, describe, before, after } from 'node:test'
+// The public API (README, "Usage" and "API"; the user's guide, docs/guide.md) against the real
+// primary and two streaming replicas.
+
 import assert from 'node:assert/strict'
-import {
-  initializeReadReplicaManager,
-  getReadReplicaManager,
-  closeReadReplicaManager,
-} from 'read-replica-manager'
+import { after, before, describe, test } from 'node:test'
 import pg from 'pg'
-import { configs, replicated, servedBy, PASSWORD, PRIMARY_PORT, REPLICA_PORTS } from './helpers.mjs'
+import { closeReadReplicaManager, getReadReplicaManager, initializeReadReplicaManager } from 'read-replica-manager'
+import { configs, PASSWORD, PRIMARY_PORT, REPLICA_PORTS, replicated, servedBy } from './helpers.mjs'
 
 const { primaryConfig, replicaConfigs } = configs()
 
@@ -121,9 +119,7 @@ describe('initialized manager', () => {
   })
 
   test('the guide routing rules, seen from the server that ran each statement', async () => {
-    const onReplica = await manager.query(
-      `WITH p AS (SELECT inet_server_port() AS port) SELECT port FROM p`,
-    )
+    const onReplica = await manager.query(`WITH p AS (SELECT inet_server_port() AS port) SELECT port FROM p`)
     assert.ok(REPLICA_PORTS.includes(onReplica.rows[0].port))
     const explain = await manager.query('EXPLAIN SELECT * FROM rrm_api_users')
     assert.equal(explain.command, 'EXPLAIN')
@@ -203,7 +199,11 @@ describe('initialized manager', () => {
     )
     assert.ok(empty.fields[0].tableID > 0)
 
-    const asArray = await manager.query({ text: 'SELECT $1::int AS a, $2::text AS b', values: [7, 'x'], rowMode: 'array' })
+    const asArray = await manager.query({
+      text: 'SELECT $1::int AS a, $2::text AS b',
+      values: [7, 'x'],
+      rowMode: 'array',
+    })
     assert.deepEqual(asArray.rows, [[7, 'x']])
 
     const ddl = await manager.query('CREATE TEMP TABLE IF NOT EXISTS rrm_tmp (a int)')
@@ -259,9 +259,7 @@ describe('initialized manager', () => {
       assert.equal(err.severity, 'ERROR')
       assert.equal(typeof err.routine, 'string')
     }
-    const unique = await manager
-      .query("INSERT INTO rrm_api_users (name) VALUES ('dup'), ('dup')")
-      .catch((e) => e)
+    const unique = await manager.query("INSERT INTO rrm_api_users (name) VALUES ('dup'), ('dup')").catch((e) => e)
     assert.equal(unique.code, '23505')
     assert.equal(unique.constraint, 'rrm_api_users_name_key')
     assert.equal(unique.table, 'rrm_api_users')
@@ -326,9 +324,13 @@ describe('initialized manager', () => {
     } finally {
       writeClient.release()
     }
-    const { rows } = await manager.query('SELECT count(*)::int AS n FROM rrm_api_users WHERE name = $1', ['committed'], {
-      route: 'primary',
-    })
+    const { rows } = await manager.query(
+      'SELECT count(*)::int AS n FROM rrm_api_users WHERE name = $1',
+      ['committed'],
+      {
+        route: 'primary',
+      },
+    )
     assert.equal(rows[0].n, 1)
   })
 
@@ -348,9 +350,13 @@ describe('initialized manager', () => {
       }
     }
     await assert.rejects(run(), (e) => e.code === '23502')
-    const { rows } = await manager.query('SELECT count(*)::int AS n FROM rrm_api_users WHERE name = $1', ['rolled-back'], {
-      route: 'primary',
-    })
+    const { rows } = await manager.query(
+      'SELECT count(*)::int AS n FROM rrm_api_users WHERE name = $1',
+      ['rolled-back'],
+      {
+        route: 'primary',
+      },
+    )
     assert.equal(rows[0].n, 0)
   })
 
@@ -450,7 +456,10 @@ describe('initialized manager', () => {
     const closing = m.close()
     await assert.rejects(m.query('SELECT 1'), /Read replica manager is closed/)
     const results = await Promise.all(inFlight)
-    assert.deepEqual(results.map((r) => r.rows[0].n), [1, 2])
+    assert.deepEqual(
+      results.map((r) => r.rows[0].n),
+      [1, 2],
+    )
     await closing
     const { rows } = await pool().query(
       "SELECT count(*)::int AS n FROM pg_stat_activity WHERE application_name = 'read-replica-manager'",
@@ -502,7 +511,9 @@ describe('replicas down at start', () => {
   })
 
   test('connection failures carry a node-style code and no password', async () => {
-    const manager = await initializeReadReplicaManager({ ...primaryConfig, port: 1 }, [], { connectionTimeoutMillis: 2000 })
+    const manager = await initializeReadReplicaManager({ ...primaryConfig, port: 1 }, [], {
+      connectionTimeoutMillis: 2000,
+    })
     try {
       const err = await manager.query('SELECT 1').catch((e) => e)
       assert.ok(err instanceof Error)

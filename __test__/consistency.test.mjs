@@ -1,12 +1,13 @@
 // Read-your-writes with replay paused on real replicas: a session never reads stale data, and
 // reads outside a session really do.
-import { test, before, after } from 'node:test'
+
 import assert from 'node:assert/strict'
 import { once } from 'node:events'
+import { after, before, test } from 'node:test'
 import express from 'express'
 import pg from 'pg'
-import { initializeReadReplicaManager, closeReadReplicaManager } from 'read-replica-manager'
-import { configs, replicated, servedBy, PRIMARY_PORT, REPLICA_PORTS } from './helpers.mjs'
+import { closeReadReplicaManager, initializeReadReplicaManager } from 'read-replica-manager'
+import { configs, PRIMARY_PORT, REPLICA_PORTS, replicated, servedBy } from './helpers.mjs'
 
 const { primaryConfig, replicaConfigs } = configs()
 const [PORT0, PORT1] = REPLICA_PORTS
@@ -145,7 +146,10 @@ test('sessionMiddleware opens a session per Express request', async () => {
 test('options validate', async () => {
   await assert.rejects(manager.query('SELECT 1', [], { consistency: 'sometimes' }), /options\.consistency/)
   await assert.rejects(manager.query('SELECT 1', [], { minLsn: 'nope' }), /options\.minLsn/)
-  await assert.rejects(manager.withSession(async () => {}, { minLsn: 42 }), /options\.minLsn/)
+  await assert.rejects(
+    manager.withSession(async () => {}, { minLsn: 42 }),
+    /options\.minLsn/,
+  )
   assert.equal(manager.lastWriteLsn(), null, 'no session, no token')
   assert.ok(REPLICA_PORTS.includes(await servedBy(manager)))
 })

@@ -1,11 +1,23 @@
-// initializeReadReplicaManagerFromEnv: the guide's variables, and clear errors for bad ones.
-import { test, afterEach } from 'node:test'
+// initializeReadReplicaManagerFromEnv: the guide's variables (docs/guide.md, "Environment
+// Configuration"), and clear errors for bad ones.
+
 import assert from 'node:assert/strict'
-import { initializeReadReplicaManagerFromEnv, closeReadReplicaManager } from 'read-replica-manager'
+import { afterEach, test } from 'node:test'
+import { closeReadReplicaManager, initializeReadReplicaManagerFromEnv } from 'read-replica-manager'
 import { clusterEnv, PASSWORD, REPLICA_PORTS } from './helpers.mjs'
 
 const saved = { ...process.env }
-const VARS = ['DATABASE_URL', 'DB_HOST', 'DB_PORT', 'DB_NAME', 'DB_USER', 'DB_PASSWORD', 'DB_REPLICAS', 'DB_POOL_MAX', 'REPLICA_HEALTH_CHECK_INTERVAL']
+const VARS = [
+  'DATABASE_URL',
+  'DB_HOST',
+  'DB_PORT',
+  'DB_NAME',
+  'DB_USER',
+  'DB_PASSWORD',
+  'DB_REPLICAS',
+  'DB_POOL_MAX',
+  'REPLICA_HEALTH_CHECK_INTERVAL',
+]
 
 function setEnv(vars) {
   for (const v of VARS) delete process.env[v]
@@ -22,7 +34,10 @@ test("the guide's variables initialize the manager", async () => {
   setEnv({ ...clusterEnv(), REPLICA_HEALTH_CHECK_INTERVAL: '1000', DB_POOL_MAX: '4' })
   const manager = await initializeReadReplicaManagerFromEnv()
   const status = manager.getReplicaStatus()
-  assert.deepEqual(Object.values(status).map((s) => s.port), REPLICA_PORTS)
+  assert.deepEqual(
+    Object.values(status).map((s) => s.port),
+    REPLICA_PORTS,
+  )
   assert.ok(Object.values(status).every((s) => s.healthy))
   assert.equal((await manager.query('SELECT 1 AS one')).rows[0].one, 1)
 })

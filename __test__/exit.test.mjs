@@ -1,7 +1,8 @@
 // A process that closes the manager exits on its own: nothing the addon runs keeps Node alive.
-import { test } from 'node:test'
+
 import assert from 'node:assert/strict'
 import { spawn } from 'node:child_process'
+import { test } from 'node:test'
 import { fileURLToPath } from 'node:url'
 import { configs } from './helpers.mjs'
 

@@ -1,9 +1,10 @@
 // A replica stopped (immediate shutdown) while reads are running: no read fails, the replica is
 // ejected, and it returns to the rotation after a restart.
-import { test, after } from 'node:test'
+
 import assert from 'node:assert/strict'
-import { initializeReadReplicaManager, closeReadReplicaManager } from 'read-replica-manager'
-import { cluster, clusterStatus, configs, servedBy, waitFor, PRIMARY_PORT, REPLICA_PORTS } from './helpers.mjs'
+import { after, test } from 'node:test'
+import { closeReadReplicaManager, initializeReadReplicaManager } from 'read-replica-manager'
+import { cluster, clusterStatus, configs, PRIMARY_PORT, REPLICA_PORTS, servedBy, waitFor } from './helpers.mjs'
 
 const { primaryConfig, replicaConfigs } = configs()
 
@@ -12,7 +13,9 @@ after(async () => {
   await closeReadReplicaManager()
 })
 
-test('a replica killed under concurrent reads: zero failed reads, ejected, back after restart', { timeout: 120_000 }, async () => {
+test('a replica killed under concurrent reads: zero failed reads, ejected, back after restart', {
+  timeout: 120_000,
+}, async () => {
   const manager = await initializeReadReplicaManager(primaryConfig, replicaConfigs, {
     healthCheckInterval: 200,
     healthCheckTimeout: 1000,
@@ -83,5 +86,8 @@ test('a write is never retried: the primary down rejects with a connection code'
   } finally {
     cluster('start-node', 'primary')
   }
-  await waitFor('primary back', async () => (await servedBy(manager, { route: 'primary' }).catch(() => 0)) === PRIMARY_PORT)
+  await waitFor(
+    'primary back',
+    async () => (await servedBy(manager, { route: 'primary' }).catch(() => 0)) === PRIMARY_PORT,
+  )
 })

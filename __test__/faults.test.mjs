@@ -1,11 +1,21 @@
 // Fault injection on the real cluster: hung, restarted, lagging, promoted and missing nodes.
 // Every read must succeed; each fault is noticed and healed without a restart. Times to detect
 // and recover are reported as diagnostics (bench figures, not assertions).
-import { test, after } from 'node:test'
+
 import assert from 'node:assert/strict'
+import { after, test } from 'node:test'
 import pg from 'pg'
-import { initializeReadReplicaManager, closeReadReplicaManager } from 'read-replica-manager'
-import { cluster, clusterStatus, configs, replicated, servedBy, waitFor, PRIMARY_PORT, REPLICA_PORTS } from './helpers.mjs'
+import { closeReadReplicaManager, initializeReadReplicaManager } from 'read-replica-manager'
+import {
+  cluster,
+  clusterStatus,
+  configs,
+  PRIMARY_PORT,
+  REPLICA_PORTS,
+  replicated,
+  servedBy,
+  waitFor,
+} from './helpers.mjs'
 
 const { primaryConfig, replicaConfigs } = configs()
 const [PORT0, PORT1] = REPLICA_PORTS
@@ -35,7 +45,10 @@ async function onNode(port, sql, values) {
 
 /** Connections the manager holds on a node, as the server sees them. */
 async function managerBackends(port) {
-  const rows = await onNode(port, "SELECT count(*)::int AS n FROM pg_stat_activity WHERE application_name = 'read-replica-manager'")
+  const rows = await onNode(
+    port,
+    "SELECT count(*)::int AS n FROM pg_stat_activity WHERE application_name = 'read-replica-manager'",
+  )
   return rows[0].n
 }
 
@@ -63,7 +76,9 @@ function readLoad(manager, workers = 6) {
 
 const elapsed = (since) => `${Date.now() - since} ms`
 
-test('a hung replica (SIGSTOP): reads time out onto the primary, the replica is ejected, then heals', { timeout: 120_000 }, async (t) => {
+test('a hung replica (SIGSTOP): reads time out onto the primary, the replica is ejected, then heals', {
+  timeout: 120_000,
+}, async (t) => {
   const manager = await initializeReadReplicaManager(primaryConfig, replicaConfigs, {
     healthCheckInterval: 200,
     healthCheckTimeout: 1000,
@@ -106,7 +121,9 @@ test('a hung replica (SIGSTOP): reads time out onto the primary, the replica is 
   assert.ok(manager.getMetrics().replicaFailovers >= 1)
 })
 
-test('a killed replica is ejected by failing queries alone, long before a health check', { timeout: 60_000 }, async (t) => {
+test('a killed replica is ejected by failing queries alone, long before a health check', {
+  timeout: 60_000,
+}, async (t) => {
   const manager = await initializeReadReplicaManager(primaryConfig, replicaConfigs, {
     healthCheckInterval: 3_600_000, // no check will run during the test
   })
@@ -127,7 +144,9 @@ test('a killed replica is ejected by failing queries alone, long before a health
   assert.deepEqual(load.failures.map(String), [], 'no read failed')
 })
 
-test('broken pooled connections (restarted replica, terminated backends) never reach the caller', { timeout: 60_000 }, async () => {
+test('broken pooled connections (restarted replica, terminated backends) never reach the caller', {
+  timeout: 60_000,
+}, async () => {
   const manager = await initializeReadReplicaManager(primaryConfig, replicaConfigs, { healthCheckInterval: 3_600_000 })
   try {
     // Fill the pools with connections, then break them behind the manager's back.
@@ -135,7 +154,10 @@ test('broken pooled connections (restarted replica, terminated backends) never r
     cluster('stop-node', 'replica_0')
     cluster('start-node', 'replica_0')
     for (const port of [PRIMARY_PORT, ...REPLICA_PORTS]) {
-      await onNode(port, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'read-replica-manager'")
+      await onNode(
+        port,
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'read-replica-manager'",
+      )
     }
     const served = []
     for (let i = 0; i < 40; i++) served.push(await servedBy(manager))
@@ -151,7 +173,9 @@ test('broken pooled connections (restarted replica, terminated backends) never r
   }
 })
 
-test('replication lag: a replica with paused replay is skipped for reads until it catches up', { timeout: 60_000 }, async (t) => {
+test('replication lag: a replica with paused replay is skipped for reads until it catches up', {
+  timeout: 60_000,
+}, async (t) => {
   const manager = await initializeReadReplicaManager(primaryConfig, replicaConfigs, {
     healthCheckInterval: 200,
     maxReplicationLagBytes: 256 * 1024,
@@ -168,7 +192,9 @@ test('replication lag: a replica with paused replay is skipped for reads until i
       return s.replica_1.lagging && s.replica_0.eligible
     })
     const lagging = manager.getReplicaStatus().replica_1
-    t.diagnostic(`lag detected in ${elapsed(paused)} (${lagging.replicationLagBytes} bytes, ${lagging.replicationLagMs} ms)`)
+    t.diagnostic(
+      `lag detected in ${elapsed(paused)} (${lagging.replicationLagBytes} bytes, ${lagging.replicationLagMs} ms)`,
+    )
     assert.equal(lagging.healthy, true, 'lagging is reported apart from unhealthy')
     assert.equal(lagging.eligible, false)
     assert.ok(lagging.replicationLagBytes > 256 * 1024)
@@ -187,7 +213,9 @@ test('replication lag: a replica with paused replay is skipped for reads until i
   await closeReadReplicaManager()
 })
 
-test('all replicas down: reads go to the primary as failovers, and move back when they return', { timeout: 60_000 }, async () => {
+test('all replicas down: reads go to the primary as failovers, and move back when they return', {
+  timeout: 60_000,
+}, async () => {
   const manager = await initializeReadReplicaManager(primaryConfig, replicaConfigs, { healthCheckInterval: 200 })
   try {
     cluster('stop-node', 'replica_0')
@@ -207,7 +235,9 @@ test('all replicas down: reads go to the primary as failovers, and move back whe
   await closeReadReplicaManager()
 })
 
-test('roles: a configured primary that is a standby is reported, and writes to it fail clearly', { timeout: 30_000 }, async () => {
+test('roles: a configured primary that is a standby is reported, and writes to it fail clearly', {
+  timeout: 30_000,
+}, async () => {
   const standbyAsPrimary = { ...primaryConfig, port: PORT0 }
   const manager = await initializeReadReplicaManager(standbyAsPrimary, [replicaConfigs[1]])
   try {
@@ -235,7 +265,9 @@ test('roles: a promoted replica is flagged and leaves the read rotation', { time
   }
 })
 
-test('no leaks: connections return to baseline after faults, 10,000 client cycles and 10,000 failed queries', { timeout: 120_000 }, async () => {
+test('no leaks: connections return to baseline after faults, 10,000 client cycles and 10,000 failed queries', {
+  timeout: 120_000,
+}, async () => {
   const manager = await initializeReadReplicaManager(primaryConfig, replicaConfigs, { max: 5 })
   try {
     for (let i = 0; i < 10_000; i++) {

@@ -1,13 +1,13 @@
-// Every code sample of the user's guide, run unchanged (only the import path replaced), and the
-// example Express app over real HTTP.
-import { test, after } from 'node:test'
+// Every code sample of the user's guide (docs/guide.md), run unchanged (only the import path
+// replaced), and the example Express app over real HTTP.
 import assert from 'node:assert/strict'
 import { spawn } from 'node:child_process'
 import { once } from 'node:events'
+import { after, test } from 'node:test'
 import { fileURLToPath } from 'node:url'
 import express from 'express'
-import { initializeReadReplicaManager, getReadReplicaManager, closeReadReplicaManager } from 'read-replica-manager'
-import { clusterEnv, replicated, REPLICA_PORTS, PASSWORD } from './helpers.mjs'
+import { closeReadReplicaManager, getReadReplicaManager, initializeReadReplicaManager } from 'read-replica-manager'
+import { clusterEnv, PASSWORD, REPLICA_PORTS, replicated } from './helpers.mjs'
 
 after(() => closeReadReplicaManager())
 
@@ -15,6 +15,7 @@ test("the guide's samples run unchanged", { timeout: 60_000 }, async () => {
   Object.assign(process.env, clusterEnv())
 
   // Initialize Read Replica Manager
+  // biome-ignore format: the guide's sample (docs/guide.md), verbatim
   const primaryConfig = {
     host: process.env.DB_HOST,
     port: parseInt(process.env.DB_PORT),
@@ -23,10 +24,12 @@ test("the guide's samples run unchanged", { timeout: 60_000 }, async () => {
     password: process.env.DB_PASSWORD,
   };
 
+  // biome-ignore format: the guide's sample (docs/guide.md), verbatim
   const replicaConfigs = process.env.DB_REPLICAS 
     ? JSON.parse(process.env.DB_REPLICAS)
     : [];
 
+  // biome-ignore format: the guide's sample (docs/guide.md), verbatim
   const replicaManager = await initializeReadReplicaManager(primaryConfig, replicaConfigs);
   assert.ok(replicaManager)
 
@@ -40,6 +43,7 @@ test("the guide's samples run unchanged", { timeout: 60_000 }, async () => {
   const name = 'guide-tx-user'
 
   // Execute Queries with Automatic Routing
+  // biome-ignore format: the guide's sample (docs/guide.md), verbatim
   {
     const manager = getReadReplicaManager();
 
@@ -52,6 +56,7 @@ test("the guide's samples run unchanged", { timeout: 60_000 }, async () => {
   }
 
   // Get Replica Status
+  // biome-ignore format: the guide's sample (docs/guide.md), verbatim
   {
     const manager = getReadReplicaManager();
 
@@ -66,6 +71,7 @@ test("the guide's samples run unchanged", { timeout: 60_000 }, async () => {
   }
 
   // Get Metrics
+  // biome-ignore format: the guide's sample (docs/guide.md), verbatim
   {
     const manager = getReadReplicaManager();
 
@@ -79,6 +85,7 @@ test("the guide's samples run unchanged", { timeout: 60_000 }, async () => {
   }
 
   // Get Client for Transactions
+  // biome-ignore format: the guide's sample (docs/guide.md), verbatim
   {
     const manager = getReadReplicaManager();
 
@@ -108,6 +115,7 @@ test("the guide's samples run unchanged", { timeout: 60_000 }, async () => {
 
   // Health Check Endpoint, in an Express app of the test's own, over HTTP
   const app = express()
+  // biome-ignore format: the guide's sample (docs/guide.md), verbatim
   app.get('/health/replicas', (req, res) => {
     const manager = getReadReplicaManager();
     const status = manager.getReplicaStatus();

@@ -10,7 +10,7 @@ export const PRIMARY_PORT = Number(env.DB_PORT)
 export const replicaEnv = JSON.parse(env.DB_REPLICAS)
 export const REPLICA_PORTS = replicaEnv.map((r) => r.port)
 
-/** The guide's config objects for the local cluster. */
+/** The guide's config objects (docs/guide.md, "Initialize Read Replica Manager") for the cluster. */
 export function configs() {
   return {
     primaryConfig: {
@@ -48,7 +48,7 @@ export async function servedBy(manager, options) {
  */
 export async function replicated(manager, replicas = REPLICA_PORTS.length) {
   const { rows } = await manager.query('SELECT pg_current_wal_insert_lsn()::text AS lsn', [], { route: 'primary' })
-  await waitFor('replicas to replay ' + rows[0].lsn, async () => {
+  await waitFor(`replicas to replay ${rows[0].lsn}`, async () => {
     const r = await manager.query(
       'SELECT count(*)::int AS n FROM pg_stat_replication WHERE replay_lsn >= $1::pg_lsn',
       [rows[0].lsn],

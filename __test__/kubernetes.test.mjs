@@ -1,9 +1,10 @@
 // Every Kubernetes manifest parses, and the pieces fit: selectors match pod labels, services
 // reach named container ports, secrets and config maps referenced exist, and the backend lists
 // every replica pod by its stable name.
-import { test } from 'node:test'
+
 import assert from 'node:assert/strict'
 import { readdirSync, readFileSync } from 'node:fs'
+import { test } from 'node:test'
 import { parseAllDocuments } from 'yaml'
 
 const dir = new URL('../deploy/kubernetes/', import.meta.url)
@@ -50,7 +51,8 @@ test('every secret and config map reference resolves', () => {
     assert.ok(secret, `secret ${name}`)
     assert.ok(key in secret.stringData, `${name}.${key}`)
   }
-  for (const [, name] of refs.matchAll(/"configMapRef":\{"name":"([^"]+)"\}/g)) assert.ok(named('ConfigMap', name), name)
+  for (const [, name] of refs.matchAll(/"configMapRef":\{"name":"([^"]+)"\}/g))
+    assert.ok(named('ConfigMap', name), name)
   for (const [, name] of refs.matchAll(/"configMap":\{"name":"([^"]+)"\}/g)) assert.ok(named('ConfigMap', name), name)
 })
 

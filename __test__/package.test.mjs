@@ -1,10 +1,12 @@
-// The packed tarball installs into a fresh project with Express and runs the guide's samples.
-import { test } from 'node:test'
+// The packed tarball installs into a fresh project with Express and runs the guide's samples
+// (docs/guide.md).
+
 import assert from 'node:assert/strict'
 import { execFileSync } from 'node:child_process'
-import { mkdtempSync, writeFileSync, readdirSync, rmSync } from 'node:fs'
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
+import { test } from 'node:test'
 import { fileURLToPath } from 'node:url'
 import { clusterEnv } from './helpers.mjs'
 
@@ -67,15 +69,27 @@ test('npm pack → npm install ./read-replica-manager-<v>.tgz express → the gu
     const app = path.join(dir, 'app')
     execFileSync('mkdir', ['-p', app])
     writeFileSync(path.join(app, 'package.json'), JSON.stringify({ name: 'guide-app', private: true, type: 'module' }))
-    execFileSync('npm', ['install', '--no-audit', '--no-fund', '--prefer-offline', path.join(dir, tarball), 'express@5'], {
-      cwd: app,
-      stdio: 'ignore',
-    })
+    execFileSync(
+      'npm',
+      ['install', '--no-audit', '--no-fund', '--prefer-offline', path.join(dir, tarball), 'express@5'],
+      {
+        cwd: app,
+        stdio: 'ignore',
+      },
+    )
     const installed = readdirSync(path.join(app, 'node_modules', 'read-replica-manager'))
-    for (const file of ['index.js', 'index.d.ts', 'binding.js', 'lib', 'package.json']) assert.ok(installed.includes(file), file)
-    assert.ok(installed.some((f) => f.endsWith('.node')), 'the native addon is in the package')
+    for (const file of ['index.js', 'index.d.ts', 'binding.js', 'lib', 'package.json'])
+      assert.ok(installed.includes(file), file)
+    assert.ok(
+      installed.some((f) => f.endsWith('.node')),
+      'the native addon is in the package',
+    )
     writeFileSync(path.join(app, 'server.mjs'), GUIDE_APP)
-    const out = execFileSync(process.execPath, ['server.mjs'], { cwd: app, env: { ...process.env, ...clusterEnv() }, encoding: 'utf8' })
+    const out = execFileSync(process.execPath, ['server.mjs'], {
+      cwd: app,
+      env: { ...process.env, ...clusterEnv() },
+      encoding: 'utf8',
+    })
     assert.deepEqual(JSON.parse(out.trim().split('\n').pop()), {
       status: 'ok',
       replicas: ['replica_0', 'replica_1'],

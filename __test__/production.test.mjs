@@ -1,17 +1,19 @@
 // The production surface: events and logging, Prometheus metrics (checked by a real
-// exposition-format parser), and the Express handlers over real HTTP.
-import { test, after } from 'node:test'
+// exposition-format parser), and the Express handlers over real HTTP (the guide's route:
+// docs/guide.md, "Health Check Endpoint").
+
 import assert from 'node:assert/strict'
 import { once } from 'node:events'
+import { after, test } from 'node:test'
 import express from 'express'
 import parsePrometheus from 'parse-prometheus-text-format'
 import {
-  initializeReadReplicaManager,
   closeReadReplicaManager,
   healthCheckHandler,
+  initializeReadReplicaManager,
   metricsHandler,
 } from 'read-replica-manager'
-import { cluster, clusterStatus, configs, servedBy, waitFor, PASSWORD } from './helpers.mjs'
+import { cluster, clusterStatus, configs, PASSWORD, servedBy, waitFor } from './helpers.mjs'
 
 const { primaryConfig, replicaConfigs } = configs()
 
@@ -84,8 +86,14 @@ test('getPrometheusMetrics() is valid exposition format with every family', asyn
     assert.equal(value('rrm_node_role', { node: 'primary', role: 'primary' }), 1)
     assert.equal(value('rrm_node_role', { node: 'replica_1', role: 'replica' }), 1)
     for (const name of [
-      'rrm_replica_failovers_total', 'rrm_health_check_failures_total', 'rrm_replica_eligible',
-      'rrm_replication_lag_bytes', 'rrm_pool_size', 'rrm_pool_idle', 'rrm_pool_waiting', 'rrm_misrouted_reads_total',
+      'rrm_replica_failovers_total',
+      'rrm_health_check_failures_total',
+      'rrm_replica_eligible',
+      'rrm_replication_lag_bytes',
+      'rrm_pool_size',
+      'rrm_pool_idle',
+      'rrm_pool_waiting',
+      'rrm_misrouted_reads_total',
     ]) {
       assert.ok(families[name], name)
     }
@@ -94,13 +102,19 @@ test('getPrometheusMetrics() is valid exposition format with every family', asyn
     const header = text.split('\n').filter((l) => l.startsWith('# ') && l.includes('rrm_query_duration_seconds '))
     let served = 0
     for (const node of ['primary', 'replica_0', 'replica_1']) {
-      const series = text.split('\n').filter((l) => l.startsWith('rrm_query_duration_seconds') && l.includes(`node="${node}"`))
+      const series = text
+        .split('\n')
+        .filter((l) => l.startsWith('rrm_query_duration_seconds') && l.includes(`node="${node}"`))
       const [family] = parsePrometheus([...header, ...series, ''].join('\n'))
       // Order buckets by bound (integer-like keys such as "1" come first in a JS object).
       const counts = Object.entries(family.metrics[0].buckets)
         .sort(([a], [b]) => Number(a.replace('+Inf', 'Infinity')) - Number(b.replace('+Inf', 'Infinity')))
         .map(([, count]) => Number(count))
-      assert.deepEqual(counts, [...counts].sort((a, b) => a - b), 'buckets are cumulative')
+      assert.deepEqual(
+        counts,
+        [...counts].sort((a, b) => a - b),
+        'buckets are cumulative',
+      )
       const total = counts.at(-1)
       assert.ok(series.some((l) => l.startsWith('rrm_query_duration_seconds_count') && l.endsWith(` ${total}`)))
       if (node !== 'primary') served += total
@@ -111,7 +125,9 @@ test('getPrometheusMetrics() is valid exposition format with every family', asyn
   }
 })
 
-test('Express handlers: the guide route, a strict readiness check and /metrics over HTTP', { timeout: 60_000 }, async () => {
+test('Express handlers: the guide route, a strict readiness check and /metrics over HTTP', {
+  timeout: 60_000,
+}, async () => {
   const app = express()
   app.get('/health/replicas', healthCheckHandler())
   app.get('/ready', healthCheckHandler({ strict: true }))

@@ -1,9 +1,10 @@
 // The router corpus (core/tests/corpus/routes.sql) on the real cluster: each statement runs
 // where it was routed and succeeds there, with no failover and no read a replica refused.
-import { test, before, after } from 'node:test'
+
 import assert from 'node:assert/strict'
 import { readFileSync } from 'node:fs'
-import { initializeReadReplicaManager, closeReadReplicaManager, classifyQuery } from 'read-replica-manager'
+import { after, before, test } from 'node:test'
+import { classifyQuery, closeReadReplicaManager, initializeReadReplicaManager } from 'read-replica-manager'
 import { configs, replicated } from './helpers.mjs'
 
 const { primaryConfig, replicaConfigs } = configs()
@@ -104,7 +105,10 @@ test('options.writeFunctions routes a function to the primary up front', async (
     readOnlyFunctions: ['set_config'],
   })
   assert.deepEqual(manager.classifyQuery('SELECT rc_bump()'), { route: 'primary', reason: 'write-function' })
-  assert.deepEqual(manager.classifyQuery("SELECT set_config('a.b', 'c', false)"), { route: 'replica', reason: 'select' })
+  assert.deepEqual(manager.classifyQuery("SELECT set_config('a.b', 'c', false)"), {
+    route: 'replica',
+    reason: 'select',
+  })
   await manager.query('SELECT rc_bump()')
   const m = manager.getMetrics()
   assert.equal(m.misroutedReads, 0)

@@ -1,15 +1,16 @@
 // TLS against the local primary with a CA and server certificate made here with openssl:
 // verify-full with the right CA connects; a wrong CA or host name is refused; verify-ca ignores
 // the name; require encrypts without checking; sslmode and sslrootcert work in connection strings.
-import { test, before, after } from 'node:test'
+
 import assert from 'node:assert/strict'
 import { execFileSync } from 'node:child_process'
-import { mkdtempSync, readFileSync, writeFileSync, copyFileSync, chmodSync, rmSync } from 'node:fs'
+import { chmodSync, copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
+import { after, before, test } from 'node:test'
 import pg from 'pg'
-import { initializeReadReplicaManager, closeReadReplicaManager } from 'read-replica-manager'
-import { cluster, configs, waitFor, PASSWORD } from './helpers.mjs'
+import { closeReadReplicaManager, initializeReadReplicaManager } from 'read-replica-manager'
+import { cluster, configs, PASSWORD, waitFor } from './helpers.mjs'
 
 const { primaryConfig } = configs()
 const dir = mkdtempSync(path.join(tmpdir(), 'rrm-tls-'))
@@ -31,13 +32,52 @@ async function onPrimary(sql) {
 
 before(async () => {
   for (const name of ['ca', 'wrong-ca']) {
-    openssl('req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '2', '-subj', `/CN=rrm test ${name}`,
-      '-keyout', file(`${name}.key`), '-out', file(`${name}.crt`))
+    openssl(
+      'req',
+      '-x509',
+      '-newkey',
+      'rsa:2048',
+      '-nodes',
+      '-days',
+      '2',
+      '-subj',
+      `/CN=rrm test ${name}`,
+      '-keyout',
+      file(`${name}.key`),
+      '-out',
+      file(`${name}.crt`),
+    )
   }
-  openssl('req', '-newkey', 'rsa:2048', '-nodes', '-subj', '/CN=localhost', '-keyout', file('server.key'), '-out', file('server.csr'))
+  openssl(
+    'req',
+    '-newkey',
+    'rsa:2048',
+    '-nodes',
+    '-subj',
+    '/CN=localhost',
+    '-keyout',
+    file('server.key'),
+    '-out',
+    file('server.csr'),
+  )
   writeFileSync(file('san.ext'), 'subjectAltName=DNS:localhost\n')
-  openssl('x509', '-req', '-in', file('server.csr'), '-CA', file('ca.crt'), '-CAkey', file('ca.key'), '-CAcreateserial',
-    '-days', '2', '-extfile', file('san.ext'), '-out', file('server.crt'))
+  openssl(
+    'x509',
+    '-req',
+    '-in',
+    file('server.csr'),
+    '-CA',
+    file('ca.crt'),
+    '-CAkey',
+    file('ca.key'),
+    '-CAcreateserial',
+    '-days',
+    '2',
+    '-extfile',
+    file('san.ext'),
+    '-out',
+    file('server.crt'),
+  )
   ca = readFileSync(file('ca.crt'), 'utf8')
   wrongCa = readFileSync(file('wrong-ca.crt'), 'utf8')
 
@@ -102,7 +142,10 @@ test('a wrong CA or a wrong host name is refused, with no password in the error'
 test('sslmode in connection strings: verify-ca ignores the name, require does not verify, disable is plain', async () => {
   assert.equal(await encrypted({ connectionString: url('127.0.0.1', 'sslmode=verify-ca'), ssl: { ca } }), true)
   assert.equal(await encrypted({ connectionString: url('localhost', 'sslmode=require'), ssl: { ca: wrongCa } }), true)
-  assert.equal(await encrypted({ connectionString: url('localhost', `sslmode=verify-full&sslrootcert=${file('ca.crt')}`) }), true)
+  assert.equal(
+    await encrypted({ connectionString: url('localhost', `sslmode=verify-full&sslrootcert=${file('ca.crt')}`) }),
+    true,
+  )
   assert.equal(await encrypted({ connectionString: url('localhost', 'sslmode=disable') }), false)
   assert.equal(await encrypted({ ...primaryConfig, ssl: { rejectUnauthorized: false } }), true)
   assert.equal(await encrypted({ ...primaryConfig }), false, 'no ssl option: plain, as with pg')

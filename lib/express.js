@@ -1,7 +1,10 @@
 'use strict'
-// Express (or any req/res framework with res.status().json() / res.type().send()) handlers for
-// the guide's /health/replicas route and a Prometheus /metrics route. Both look the manager up
-// per request, so they can be mounted before it is initialized.
+// express: handlers for Express (or any req/res framework with res.status().json() /
+// res.type().send()): the guide's /health/replicas route (docs/guide.md, "Health Check
+// Endpoint") and a Prometheus /metrics route. Both look the manager up per request, so they can
+// be mounted before it is initialized.
+
+const { getReadReplicaManager } = require('./singleton')
 
 /**
  * The guide's `/health/replicas` response: `{ status: 'ok', replicas, metrics }`. With
@@ -10,7 +13,6 @@
  */
 function healthCheckHandler({ strict = false } = {}) {
   return function health(req, res) {
-    const { getReadReplicaManager } = require('..')
     let manager
     try {
       manager = getReadReplicaManager()
@@ -32,7 +34,6 @@ function healthCheckHandler({ strict = false } = {}) {
 /** `/metrics` in Prometheus's text exposition format. */
 function metricsHandler() {
   return function metrics(req, res) {
-    const { getReadReplicaManager } = require('..')
     let manager
     try {
       manager = getReadReplicaManager()

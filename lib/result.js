@@ -1,6 +1,6 @@
 'use strict'
-// Builds node-postgres-shaped results from the native column form: row objects are made here,
-// once per result, which is cheaper than setting each property through Node-API.
+// result: node-postgres-shaped results built from the native column form. Row objects are made
+// here, once per result, which is cheaper than setting each property through Node-API.
 
 const { parsers } = require('./values')
 

@@ -1,13 +1,13 @@
 'use strict'
-const parseInterval = require('postgres-interval')
-
-// Parameters out and JS-side value parsing in, exactly as node-postgres 8 does them.
+// values: parameters out and JS-side value parsing in, exactly as node-postgres 8 does them.
 //
 // Parameters are prepared here as pg's `prepareValue` prepares them (text, or a Buffer for binary),
 // so the server parses them the same way. Most result values arrive from Rust in their final
 // form; the few whose JS form depends on the process (local time zone), is cheapest made by V8
 // (JSON.parse) or is a class of pg's own (PostgresInterval, from the package pg uses) are
 // finished here, chosen by type OID.
+
+const parseInterval = require('postgres-interval')
 
 /** Turns one query parameter into what node-postgres sends: null, a string, or a Buffer. */
 function prepareValue(value, seen) {
@@ -34,12 +34,12 @@ function arrayLiteral(values) {
     if (item === null || item === undefined) return 'NULL'
     if (Array.isArray(item)) return arrayLiteral(item)
     if (ArrayBuffer.isView(item)) {
-      return '\\\\x' + Buffer.from(item.buffer, item.byteOffset, item.byteLength).toString('hex')
+      return `\\\\x${Buffer.from(item.buffer, item.byteOffset, item.byteLength).toString('hex')}`
     }
     const text = prepareValue(item)
-    return '"' + String(text).replace(/\\/g, '\\\\').replace(/"/g, '\\"') + '"'
+    return `"${String(text).replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`
   })
-  return '{' + parts.join(',') + '}'
+  return `{${parts.join(',')}}`
 }
 
 const pad = (n, width) => String(n).padStart(width, '0')
@@ -57,7 +57,7 @@ function dateToString(date) {
   text += offset < 0 ? '-' : '+'
   offset = Math.abs(offset)
   text += `${pad(Math.floor(offset / 60), 2)}:${pad(offset % 60, 2)}`
-  return bc ? text + ' BC' : text
+  return bc ? `${text} BC` : text
 }
 
 /** A wall-clock time sent as naive epoch milliseconds, read in the local time zone as pg does. */

@@ -21,7 +21,7 @@ function clusterStatus() {
   return nodes
 }
 
-/** The guide's DB_* variables for the local cluster, as an object. */
+/** The guide's DB_* variables (docs/guide.md, "Environment Configuration") for the local cluster. */
 function clusterEnv() {
   const env = {}
   for (const line of cluster('env').split('\n')) {
@@ -35,7 +35,7 @@ function clusterEnv() {
 function ensureCluster(replicas = 2) {
   const nodes = clusterStatus()
   const wanted = ['primary', ...Array.from({ length: replicas }, (_, i) => `replica_${i}`)]
-  if (wanted.every((n) => nodes[n] && nodes[n].running)) return false
+  if (wanted.every((n) => nodes[n]?.running)) return false
   process.stdout.write(cluster('start', String(replicas)))
   return true
 }

@@ -1,9 +1,11 @@
 'use strict'
-// `npm test`: builds the addon if needed, runs the Rust tests and the TypeScript check, starts
-// the local cluster if it is not running, runs the integration tests against it, and stops what
-// it started.
+// `npm test`: runs the unit tests first (no database, no addon: they fail fast, in seconds), then
+// builds the addon if needed, runs the Rust tests and the TypeScript check, starts the local
+// cluster if it is not running, runs the integration tests against it, and stops what it started.
+// `npm test -- __test__/api.test.mjs …` runs only the integration files given.
 
 const { spawnSync } = require('node:child_process')
+const fs = require('node:fs')
 const path = require('node:path')
 const { ensureBuilt } = require('./ensure-built')
 const { cluster, ensureCluster } = require('./cluster')
@@ -11,15 +13,27 @@ const { cluster, ensureCluster } = require('./cluster')
 const root = path.resolve(__dirname, '..')
 const run = (cmd, args) => spawnSync(cmd, args, { cwd: root, stdio: 'inherit' }).status
 
-ensureBuilt()
-let status = run('cargo', ['test', '--workspace', '--quiet'])
-// The types: the guide's samples compile under --strict, misuse does not.
+/** The integration tests: `__test__/*.test.mjs` (not __test__/unit/, which ran first). */
+function integrationTests() {
+  return fs
+    .readdirSync(path.join(root, '__test__'))
+    .filter((f) => f.endsWith('.test.mjs'))
+    .sort()
+    .map((f) => path.join('__test__', f))
+}
+
+let status = run(process.execPath, ['--test', '__test__/unit/'])
+if (status === 0) {
+  ensureBuilt()
+  status = run('cargo', ['test', '--workspace', '--quiet'])
+}
+// The types: the guide's samples (docs/guide.md) compile under --strict, misuse does not.
 if (status === 0) status = run(process.execPath, [require.resolve('typescript/bin/tsc'), '-p', '__test__/types'])
 if (status === 0) {
   const started = ensureCluster(2)
   try {
     const files = process.argv.slice(2)
-    status = run(process.execPath, ['--test', '--test-concurrency=1', ...(files.length ? files : ['__test__/'])])
+    status = run(process.execPath, ['--test', '--test-concurrency=1', ...(files.length ? files : integrationTests())])
   } finally {
     if (started) cluster('stop')
   }

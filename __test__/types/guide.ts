@@ -1,16 +1,17 @@
-// The guide's samples as a TypeScript user writes them: they must compile under --strict.
+// The guide's samples (docs/guide.md) as a TypeScript user writes them: they must compile under
+// --strict.
 import express from 'express'
 import {
-  initializeReadReplicaManager,
-  getReadReplicaManager,
-  closeReadReplicaManager,
+  type Client,
   classifyQuery,
-  type QueryResult,
+  closeReadReplicaManager,
   type DatabaseError,
   type FieldDef,
-  type ReplicaStatus,
+  getReadReplicaManager,
+  initializeReadReplicaManager,
   type Metrics,
-  type Client,
+  type QueryResult,
+  type ReplicaStatus,
 } from 'read-replica-manager'
 
 export async function guide(userId: number, userName: string, name: string): Promise<void> {

@@ -4,15 +4,15 @@
 //! `close()` still stops them.
 
 use std::sync::{Arc, Weak};
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
 use futures_util::future::join_all;
 
 use crate::cluster::Cluster;
 use crate::error::CoreError;
-use crate::events::EventKind;
-use crate::health::{Observation, Role};
-use crate::node::parse_lsn;
+use crate::health::{Observation, PrimaryObservation, ReplicaCheck};
+use crate::lsn::Lsn;
+use crate::node::Probed;
 
 /// Runs the first health check of every node (all at once, bounded by the check timeout), then
 /// starts the background tasks. The pools' minimum connections open in the background, so that
@@ -30,20 +30,16 @@ pub async fn start(cluster: &Arc<Cluster>) {
         tokio::spawn(idle_reaper(Arc::downgrade(cluster))),
         tokio::spawn(node_loop(Arc::downgrade(cluster), None)),
     ];
-    for i in 0..cluster.replicas.len() {
+    for i in 0..cluster.replicas().len() {
         tasks.push(tokio::spawn(node_loop(Arc::downgrade(cluster), Some(i))));
     }
-    cluster
-        .tasks
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .extend(tasks);
+    cluster.adopt_tasks(tasks);
 }
 
 /// The health loop of one node (`None` for the primary). Each node has its own, so a slow or
 /// hung node delays no other node's checks.
 async fn node_loop(cluster: Weak<Cluster>, replica: Option<usize>) {
-    let Some(interval) = cluster.upgrade().map(|c| c.options.health_check_interval) else {
+    let Some(interval) = cluster.upgrade().map(|c| c.options().health_check_interval) else {
         return;
     };
     loop {
@@ -70,113 +66,72 @@ const REPLICA_PROBE: &str = "SELECT pg_is_in_recovery(), pg_last_wal_replay_lsn(
 /// Checks every node at once: the primary first in spirit (its WAL position is the reference
 /// for lag), but concurrently in fact, each bounded by the check timeout.
 pub async fn check_all(cluster: &Cluster) {
-    let limit = cluster.options.health_check_timeout;
+    let limit = cluster.options().health_check_timeout;
     let replicas = join_all(
         cluster
-            .replicas
+            .replicas()
             .iter()
-            .map(|r| r.node.probe(REPLICA_PROBE, limit)),
+            .map(|r| r.node().probe(REPLICA_PROBE, limit)),
     );
-    let (primary, replicas) = tokio::join!(cluster.primary.probe(PRIMARY_PROBE, limit), replicas);
-    let primary_lsn = record_primary(cluster, primary);
+    let (primary, replicas) = tokio::join!(cluster.primary().probe(PRIMARY_PROBE, limit), replicas);
+    let primary_lsn = cluster.record_primary_check(primary.map(|p| observe_primary(&p)));
     for (i, outcome) in replicas.into_iter().enumerate() {
         record_replica(cluster, i, outcome, primary_lsn);
     }
 }
 
 async fn check_primary(cluster: &Cluster) {
-    let limit = cluster.options.health_check_timeout;
-    let outcome = cluster.primary.probe(PRIMARY_PROBE, limit).await;
-    record_primary(cluster, outcome);
+    let limit = cluster.options().health_check_timeout;
+    let outcome = cluster.primary().probe(PRIMARY_PROBE, limit).await;
+    cluster.record_primary_check(outcome.map(|p| observe_primary(&p)));
 }
 
 /// Lag is measured against the primary's WAL position from its latest check.
 async fn check_replica(cluster: &Cluster, i: usize) {
-    let limit = cluster.options.health_check_timeout;
-    let outcome = cluster.replicas[i].node.probe(REPLICA_PROBE, limit).await;
-    record_replica(cluster, i, outcome, cluster.primary_status().wal_lsn);
+    let limit = cluster.options().health_check_timeout;
+    let outcome = cluster.replicas()[i]
+        .node()
+        .probe(REPLICA_PROBE, limit)
+        .await;
+    record_replica(cluster, i, outcome, cluster.primary_wal_lsn());
 }
 
 /// Records a replica probe: its replay position for causal reads, its health and lag.
 fn record_replica(
     cluster: &Cluster,
     i: usize,
-    outcome: Result<(Vec<Option<String>>, Duration), CoreError>,
-    primary_lsn: Option<u64>,
+    outcome: Result<Probed, CoreError>,
+    primary_lsn: Option<Lsn>,
 ) {
-    if let Ok((row, _)) = &outcome {
-        let replayed = row.get(1).and_then(|v| v.as_deref()).and_then(parse_lsn);
-        cluster.replicas[i].node.note_replayed(replayed);
+    if let Ok(probed) = &outcome {
+        let replayed = probed.text(1).and_then(|v| v.parse().ok());
+        cluster.replicas()[i].node().note_replayed(replayed);
     }
-    let observed = outcome.map(|(row, elapsed)| (elapsed, observe(&row, primary_lsn)));
+    let observed = outcome.map(|p| ReplicaCheck {
+        response_time: p.elapsed,
+        seen: observe(&p, primary_lsn),
+    });
     cluster.record_check(i, observed);
 }
 
-fn record_primary(
-    cluster: &Cluster,
-    outcome: Result<(Vec<Option<String>>, Duration), CoreError>,
-) -> Option<u64> {
-    let mut state = cluster
-        .primary_state
-        .lock()
-        .unwrap_or_else(|e| e.into_inner());
-    state.last_check = Some(SystemTime::now());
-    let (was_reachable, was_role) = (state.reachable, state.role);
-    let error = match outcome {
-        Ok((row, _)) => {
-            let standby = row.first().and_then(|v| v.as_deref()) == Some("t");
-            state.reachable = Some(true);
-            state.role = Some(if standby {
-                Role::Replica
-            } else {
-                Role::Primary
-            });
-            state.wal_lsn = row.get(1).and_then(|v| v.as_deref()).and_then(parse_lsn);
-            None
-        }
-        Err(e) => {
-            state.reachable = Some(false);
-            state.wal_lsn = None;
-            Some(e)
-        }
-    };
-    let (reachable, role, lsn) = (state.reachable, state.role, state.wal_lsn);
-    drop(state);
-    let label = &cluster.primary.label;
-    match (was_reachable, reachable, error) {
-        (Some(true) | None, Some(false), Some(e)) => cluster.emit(
-            EventKind::PrimaryUnreachable,
-            &cluster.primary,
-            format!("the primary {label} is unreachable: {e}"),
-        ),
-        (Some(false), Some(true), _) => cluster.emit(
-            EventKind::PrimaryReachable,
-            &cluster.primary,
-            format!("the primary {label} is reachable again"),
-        ),
-        _ => {}
+/// Reads a primary probe row.
+fn observe_primary(probed: &Probed) -> PrimaryObservation {
+    PrimaryObservation {
+        in_recovery: probed.text(0) == Some("t"),
+        wal_lsn: probed.text(1).and_then(|v| v.parse().ok()),
     }
-    if role == Some(Role::Replica) && was_role != Some(Role::Replica) {
-        cluster.emit(
-            EventKind::PrimaryInRecovery,
-            &cluster.primary,
-            format!("the configured primary {label} is a standby: writes will fail"),
-        );
-    }
-    lsn
 }
 
 /// Reads a replica probe row; lag is measured against the primary's WAL position, and the
 /// replay age counts only while the replica is behind (an idle primary writes nothing new).
-fn observe(row: &[Option<String>], primary_lsn: Option<u64>) -> Observation {
-    let text = |i: usize| row.get(i).and_then(|v| v.as_deref());
-    let in_recovery = text(0) == Some("t");
-    let replayed = text(1).and_then(parse_lsn);
+fn observe(probed: &Probed, primary_lsn: Option<Lsn>) -> Observation {
+    let in_recovery = probed.text(0) == Some("t");
+    let replayed: Option<Lsn> = probed.text(1).and_then(|v| v.parse().ok());
     let lag_bytes = match (in_recovery, primary_lsn, replayed) {
-        (true, Some(primary), Some(replayed)) => Some(primary.saturating_sub(replayed)),
+        (true, Some(primary), Some(replayed)) => Some(primary.bytes_after(replayed)),
         _ => None,
     };
-    let age = text(2).and_then(|v| v.parse::<i64>().ok());
+    let age = probed.text(2).and_then(|v| v.parse::<i64>().ok());
     let lag = match lag_bytes {
         Some(0) => Some(Duration::ZERO),
         Some(_) => age.map(|ms| Duration::from_millis(ms.max(0) as u64)),
@@ -191,7 +146,7 @@ fn observe(row: &[Option<String>], primary_lsn: Option<u64>) -> Observation {
 
 /// Opens each pool's minimum number of connections; failures are left to the health checks.
 async fn warm_pools(cluster: &Cluster) {
-    let min = cluster.options.pool_min;
+    let min = cluster.options().pool_min;
     if min == 0 {
         return;
     }
@@ -204,7 +159,7 @@ async fn warm_pools(cluster: &Cluster) {
 
 /// Closes connections idle for longer than the idle timeout, keeping the pool's minimum.
 async fn idle_reaper(cluster: Weak<Cluster>) {
-    let Some(idle) = cluster.upgrade().map(|c| c.options.idle_timeout) else {
+    let Some(idle) = cluster.upgrade().map(|c| c.options().idle_timeout) else {
         return;
     };
     let period = (idle / 2).clamp(Duration::from_millis(100), Duration::from_secs(5));
@@ -213,14 +168,9 @@ async fn idle_reaper(cluster: Weak<Cluster>) {
         let Some(c) = cluster.upgrade().filter(|c| !c.is_closed()) else {
             return;
         };
-        let min = c.options.pool_min;
+        let min = c.options().pool_min;
         for node in c.nodes() {
-            let mut kept = 0;
-            node.pool.retain(|_, metrics| {
-                let keep = kept < min || metrics.last_used() < idle;
-                kept += usize::from(keep);
-                keep
-            });
+            node.close_idle(min, idle);
         }
     }
 }
@@ -229,31 +179,24 @@ async fn idle_reaper(cluster: Weak<Cluster>) {
 mod tests {
     use super::*;
 
-    /// WAL positions parse from PostgreSQL's hi/lo hex form.
-    #[test]
-    fn lsn_parsing() {
-        assert_eq!(parse_lsn("0/0"), Some(0));
-        assert_eq!(parse_lsn("16/B374D848"), Some(0x16_B374_D848));
-        assert_eq!(parse_lsn("nonsense"), None);
-    }
-
     /// Lag counts bytes against the primary, and age only while the replica is behind.
     #[test]
     fn observations() {
-        let row = |r: &str, lsn: &str, age: &str| {
-            vec![
+        let row = |r: &str, lsn: &str, age: &str| Probed {
+            row: vec![
                 Some(r.to_string()),
                 Some(lsn.to_string()),
                 Some(age.to_string()),
-            ]
+            ],
+            elapsed: Duration::ZERO,
         };
-        let caught_up = observe(&row("t", "0/100", "60000"), Some(0x100));
+        let caught_up = observe(&row("t", "0/100", "60000"), Some(Lsn(0x100)));
         assert_eq!(caught_up.lag_bytes, Some(0));
         assert_eq!(caught_up.lag, Some(Duration::ZERO));
-        let behind = observe(&row("t", "0/100", "2500"), Some(0x300));
+        let behind = observe(&row("t", "0/100", "2500"), Some(Lsn(0x300)));
         assert_eq!(behind.lag_bytes, Some(0x200));
         assert_eq!(behind.lag, Some(Duration::from_millis(2500)));
-        let promoted = observe(&row("f", "0/100", "0"), Some(0x300));
+        let promoted = observe(&row("f", "0/100", "0"), Some(Lsn(0x300)));
         assert!(!promoted.in_recovery);
         assert_eq!(promoted.lag_bytes, None);
         let primary_down = observe(&row("t", "0/100", "10"), None);

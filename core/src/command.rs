@@ -22,13 +22,8 @@ pub struct Command {
     pub counts: Counts,
 }
 
-/// The command of the last statement in `tokens` (the one whose result a query returns).
-pub fn derive(tokens: &[Token<'_>]) -> Command {
-    let statement = tokens
-        .split(|t| t.kind == TokenKind::Semicolon)
-        .rev()
-        .find(|s| !s.is_empty())
-        .unwrap_or(&[]);
+/// The command of one statement (for a whole text, its last: the one whose result pg reports).
+pub fn derive(statement: &[Token<'_>]) -> Command {
     let body = &statement[statement
         .iter()
         .take_while(|t| t.kind == TokenKind::LParen)
@@ -76,10 +71,11 @@ fn creates_from_query(body: &[Token<'_>]) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::lexer::tokenize;
+    use crate::statement::Statements;
 
     fn cmd(sql: &str) -> (String, Counts) {
-        let c = derive(&tokenize(sql));
+        let statements = Statements::parse(sql);
+        let c = derive(statements.last().map_or(&[], |s| s.tokens()));
         (c.name, c.counts)
     }
 

@@ -1,4 +1,5 @@
-//! The core's one error type, and the line between connection failures and SQL errors.
+//! The core's one error type, and the one place that tells a server's fault (retry elsewhere,
+//! count against its health) from the statement's or the caller's (return as is).
 
 use std::fmt;
 use std::io;
@@ -7,14 +8,19 @@ use tokio_postgres::error::{DbError, SqlState};
 
 #[derive(Debug)]
 pub enum CoreError {
-    /// A config field, option or environment variable is invalid; the message names it.
+    /// A config field or option is invalid; the message names it.
     Config(String),
-    /// A call argument is invalid; the message names it.
-    Argument(String),
-    /// The statement cannot run through `manager.query` (transaction control).
-    Rejected(String),
-    /// The manager (or the client) was closed or released before the call.
-    Closed(&'static str),
+    /// An environment variable is invalid; the message names it, never a secret.
+    Env(String),
+    /// The statement needs a protocol feature a query call does not drive (COPY streams).
+    Unsupported(String),
+    /// Transaction control through `manager.query`, whose statements may each use another
+    /// connection.
+    TransactionControl,
+    /// The manager was closed before the call.
+    Closed,
+    /// The client was released to its pool before the call.
+    Released,
     /// The server answered with an error.
     Database(Box<DbError>),
     /// Every connection of the node's pool stayed busy for the whole wait limit. The node is
@@ -35,6 +41,37 @@ pub enum CoreError {
     },
 }
 
+/// What a server's error says about the server itself, as opposed to the statement.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum ServerFault {
+    /// The connection is gone or going: connection exceptions (08…) and shutdowns (57P01–03).
+    ConnectionLost,
+    /// The server cannot take another connection (53300).
+    Full,
+    /// A standby cancelled the statement to keep replaying WAL (a recovery conflict).
+    RecoveryConflict,
+}
+
+/// The one SQLSTATE classification: `None` when the error is about the statement.
+fn server_fault(db: &DbError) -> Option<ServerFault> {
+    let code = db.code();
+    if code.code().starts_with("08")
+        || *code == SqlState::ADMIN_SHUTDOWN
+        || *code == SqlState::CRASH_SHUTDOWN
+        || *code == SqlState::CANNOT_CONNECT_NOW
+    {
+        Some(ServerFault::ConnectionLost)
+    } else if *code == SqlState::TOO_MANY_CONNECTIONS {
+        Some(ServerFault::Full)
+    } else if (*code == SqlState::T_R_SERIALIZATION_FAILURE || *code == SqlState::QUERY_CANCELED)
+        && db.message().contains("conflict with recovery")
+    {
+        Some(ServerFault::RecoveryConflict)
+    } else {
+        None
+    }
+}
+
 impl CoreError {
     /// Whether a read that failed this way should be retried elsewhere and count against the
     /// node's health: the connection failed, the server is shutting down or full, or a replica
@@ -42,7 +79,7 @@ impl CoreError {
     pub fn is_connection_failure(&self) -> bool {
         match self {
             CoreError::Connection { .. } => true,
-            CoreError::Database(db) => is_connection_sqlstate(db),
+            CoreError::Database(db) => server_fault(db).is_some(),
             _ => false,
         }
     }
@@ -52,18 +89,13 @@ impl CoreError {
     pub fn breaks_connection(&self) -> bool {
         match self {
             CoreError::Connection { .. } => true,
-            CoreError::Database(db) => {
-                let code = db.code();
-                code.code().starts_with("08")
-                    || *code == SqlState::ADMIN_SHUTDOWN
-                    || *code == SqlState::CRASH_SHUTDOWN
-                    || *code == SqlState::CANNOT_CONNECT_NOW
-            }
+            CoreError::Database(db) => server_fault(db) == Some(ServerFault::ConnectionLost),
             _ => false,
         }
     }
 
-    /// A replica refused the statement as a write (SQLSTATE 25006, read_only_sql_transaction).
+    /// The server refused the statement as a write in a read-only session (SQLSTATE 25006):
+    /// a standby, or a read-only transaction.
     pub fn is_read_only_refusal(&self) -> bool {
         matches!(self, CoreError::Database(db) if *db.code() == SqlState::READ_ONLY_SQL_TRANSACTION)
     }
@@ -102,7 +134,7 @@ impl CoreError {
                 node: node.to_string(),
                 message: "timed out connecting".into(),
             },
-            PoolError::Closed => CoreError::Closed("Read replica manager is closed"),
+            PoolError::Closed => CoreError::Closed,
             other => CoreError::Connection {
                 code: "ECONNREFUSED",
                 node: node.to_string(),
@@ -110,17 +142,6 @@ impl CoreError {
             },
         }
     }
-}
-
-fn is_connection_sqlstate(db: &DbError) -> bool {
-    let code = db.code();
-    code.code().starts_with("08")
-        || *code == SqlState::ADMIN_SHUTDOWN
-        || *code == SqlState::CRASH_SHUTDOWN
-        || *code == SqlState::CANNOT_CONNECT_NOW
-        || *code == SqlState::TOO_MANY_CONNECTIONS
-        || ((*code == SqlState::T_R_SERIALIZATION_FAILURE || *code == SqlState::QUERY_CANCELED)
-            && db.message().contains("conflict with recovery"))
 }
 
 /// Whether a driver error (not from the server) is about the connection: I/O, a closed
@@ -214,10 +235,16 @@ fn connection_code(err: &tokio_postgres::Error) -> &'static str {
 impl fmt::Display for CoreError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            CoreError::Config(m) | CoreError::Argument(m) | CoreError::Rejected(m) => {
-                f.write_str(m)
-            }
-            CoreError::Closed(m) => f.write_str(m),
+            CoreError::Config(m) | CoreError::Env(m) | CoreError::Unsupported(m) => f.write_str(m),
+            CoreError::TransactionControl => f.write_str(
+                "Transaction control (BEGIN, COMMIT, ROLLBACK, SAVEPOINT, …) cannot run through \
+                 manager.query(): consecutive queries may use different connections. Run the \
+                 transaction on a dedicated client: const client = await \
+                 manager.getClient('write'); await client.query('BEGIN'); … await \
+                 client.query('COMMIT'); client.release()",
+            ),
+            CoreError::Closed => f.write_str("Read replica manager is closed"),
+            CoreError::Released => f.write_str("Client has already been released to the pool"),
             CoreError::Database(db) => f.write_str(db.message()),
             CoreError::ParameterCount { expected, got } => write!(
                 f,

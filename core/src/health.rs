@@ -7,6 +7,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
 use std::time::{Duration, SystemTime};
 
+use crate::lsn::Lsn;
+
 /// What a recorded outcome did to a replica's eligibility for reads, for logs and events.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Transition {
@@ -41,6 +43,21 @@ pub struct Observation {
     pub lag_bytes: Option<u64>,
     /// How long ago the replica replayed its last transaction, when it is behind.
     pub lag: Option<Duration>,
+}
+
+/// A passing check of a replica: what it observed and how long the exchange took.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ReplicaCheck {
+    pub response_time: Duration,
+    pub seen: Observation,
+}
+
+/// What one passing check of the primary observed.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct PrimaryObservation {
+    pub in_recovery: bool,
+    /// Its current WAL position (none while it is in recovery).
+    pub wal_lsn: Option<Lsn>,
 }
 
 /// The thresholds that decide health and lag.

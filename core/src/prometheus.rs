@@ -1,7 +1,6 @@
 //! The manager's metrics in Prometheus's text exposition format (version 0.0.4).
 
 use std::fmt::Write;
-use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::cluster::{Cluster, Replica};
 use crate::health::Role;
@@ -59,18 +58,18 @@ pub fn render(cluster: &Cluster) -> String {
         (
             "rrm_replica_failovers_by_node_total",
             "Reads that failed on this replica and ran on the primary.",
-            (|r: &Replica| &r.failovers) as fn(&Replica) -> &AtomicU64,
+            Replica::failovers as fn(&Replica) -> u64,
         ),
         (
             "rrm_health_check_failures_total",
             "Failed health checks, by replica.",
-            |r: &Replica| &r.check_failures,
+            Replica::check_failures,
         ),
     ] {
         w.family(name, "counter", help);
-        for r in &cluster.replicas {
-            let n = counter(r).load(Ordering::Relaxed) as f64;
-            w.sample(name, &[("node", &r.node.name)], n);
+        for r in cluster.replicas() {
+            let n = counter(r) as f64;
+            w.sample(name, &[("node", r.node().name())], n);
         }
     }
 
@@ -84,7 +83,7 @@ pub fn render(cluster: &Cluster) -> String {
     w.sample(
         "rrm_node_healthy",
         &[("node", "primary")],
-        bool_value(primary.reachable == Some(true)),
+        bool_value(primary.state.reachable == Some(true)),
     );
     for s in &status {
         w.sample(
@@ -107,7 +106,7 @@ pub fn render(cluster: &Cluster) -> String {
         "gauge",
         "1 for the role the node reported at its last check (a replica reporting primary was promoted).",
     );
-    let roles = std::iter::once(("primary", primary.role))
+    let roles = std::iter::once(("primary", primary.state.role))
         .chain(status.iter().map(|s| (s.name.as_str(), s.health.role)));
     for (name, role) in roles {
         for candidate in [Role::Primary, Role::Replica] {
@@ -152,13 +151,13 @@ pub fn render(cluster: &Cluster) -> String {
     ] {
         w.family(name, "gauge", help);
         for node in &nodes {
-            let st = node.pool.status();
+            let st = node.pool_status();
             let value = match pick {
                 0 => st.size,
                 1 => st.available,
                 _ => st.waiting,
             };
-            w.sample(name, &[("node", &node.name)], value as f64);
+            w.sample(name, &[("node", node.name())], value as f64);
         }
     }
 
@@ -168,7 +167,7 @@ pub fn render(cluster: &Cluster) -> String {
         "Time statements took on each node, connecting included.",
     );
     for node in &nodes {
-        let h = node.latency.snapshot();
+        let h = node.latency().snapshot();
         let mut cumulative = 0;
         for (i, count) in h.counts.iter().enumerate() {
             cumulative += count;
@@ -177,18 +176,18 @@ pub fn render(cluster: &Cluster) -> String {
                 .map_or("+Inf".to_string(), |ms| format_number(ms / 1000.0));
             w.sample(
                 "rrm_query_duration_seconds_bucket",
-                &[("node", &node.name), ("le", &le)],
+                &[("node", node.name()), ("le", &le)],
                 cumulative as f64,
             );
         }
         w.sample(
             "rrm_query_duration_seconds_sum",
-            &[("node", &node.name)],
+            &[("node", node.name())],
             h.sum_seconds,
         );
         w.sample(
             "rrm_query_duration_seconds_count",
-            &[("node", &node.name)],
+            &[("node", node.name())],
             cumulative as f64,
         );
     }

@@ -6,7 +6,8 @@
 
 use std::collections::HashSet;
 
-use crate::lexer::{tokenize, Token, TokenKind};
+use crate::lexer::{Token, TokenKind};
+use crate::statement::{is_transaction_control, Statements};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Target {
@@ -230,23 +231,21 @@ impl Router {
 
     /// Classifies one SQL text (possibly several statements).
     pub fn classify(&self, sql: &str) -> Route {
-        self.classify_tokens(&tokenize(sql))
+        self.classify_statements(&Statements::parse(sql))
     }
 
-    /// Classifies already-tokenized text, so callers that need the tokens too lex only once.
-    pub fn classify_tokens(&self, tokens: &[Token<'_>]) -> Route {
-        let mut statements = tokens
-            .split(|t| t.kind == TokenKind::Semicolon)
-            .filter(|s| !s.is_empty());
-        let Some(first) = statements.next() else {
+    /// Classifies a text already split, so that callers which run it too lex it only once.
+    pub fn classify_statements(&self, statements: &Statements<'_>) -> Route {
+        let mut pieces = statements.iter();
+        let Some(first) = pieces.next() else {
             return route(Target::Primary, Reason::Empty);
         };
-        let first_route = self.classify_statement(first);
+        let first_route = self.classify_statement(first.tokens());
         let mut all_reads = first_route.target == Target::Replica;
         let mut several = false;
-        for statement in statements {
+        for statement in pieces {
             several = true;
-            match self.classify_statement(statement) {
+            match self.classify_statement(statement.tokens()) {
                 r if r.target == Target::Reject => return r,
                 r => all_reads &= r.target == Target::Replica,
             }
@@ -272,11 +271,7 @@ impl Router {
             "with" => self.classify_with(body),
             "explain" => self.classify_explain(&body[1..]),
             "show" => route(Target::Replica, Reason::Show),
-            "begin" | "start" | "commit" | "end" | "rollback" | "abort" | "savepoint"
-            | "release" => route(Target::Reject, Reason::TransactionControl),
-            "prepare" if body.get(1).is_some_and(|t| t.is("transaction")) => {
-                route(Target::Reject, Reason::TransactionControl)
-            }
+            _ if is_transaction_control(body) => route(Target::Reject, Reason::TransactionControl),
             w if WRITE_VERBS.contains(&w) => route(Target::Primary, Reason::Write),
             _ => route(Target::Primary, Reason::Unrecognised),
         }
@@ -448,70 +443,6 @@ fn has_locking_clause(tokens: &[Token<'_>]) -> bool {
     })
 }
 
-/// How running `tokens` on a dedicated client changes whether a transaction is open:
-/// `Some(true)` when the last transaction-control statement opens one (or chains), `Some(false)`
-/// when it ends one, `None` when no statement touches transaction state.
-pub fn transaction_effect(tokens: &[Token<'_>]) -> Option<bool> {
-    let mut effect = None;
-    for statement in tokens.split(|t| t.kind == TokenKind::Semicolon) {
-        let Some(first) = statement.first() else {
-            continue;
-        };
-        let second = statement.get(1);
-        let chains = statement
-            .windows(2)
-            .any(|w| w[0].is("and") && w[1].is("chain"));
-        if first.is("begin") || first.is("start") {
-            effect = Some(true);
-        } else if first.is("commit") || first.is("end") || first.is("abort") || first.is("rollback")
-        {
-            let other = second.is_some_and(|t| t.is("prepared") || t.is("to"));
-            if !other {
-                effect = Some(chains);
-            }
-        } else if first.is("prepare") && second.is_some_and(|t| t.is("transaction")) {
-            effect = Some(false);
-        }
-    }
-    effect
-}
-
-/// Whether running `tokens` may leave state in the session that outlives a transaction (a
-/// setting, a temporary table, a listener, a prepared statement, a held cursor, a session
-/// advisory lock), so that a pooled connection must be reset before its next user.
-pub fn leaves_session_state(tokens: &[Token<'_>]) -> bool {
-    tokens
-        .split(|t| t.kind == TokenKind::Semicolon)
-        .any(|statement| {
-            let first = statement.first();
-            let second = statement.get(1);
-            let verb = |w: &str| first.is_some_and(|t| t.is(w));
-            (verb("set") && !second.is_some_and(|t| t.is("local") || t.is("transaction")))
-                || (verb("create")
-                    && statement
-                        .iter()
-                        .take(4)
-                        .any(|t| t.is("temp") || t.is("temporary")))
-                || verb("listen")
-                || verb("load")
-                || (verb("prepare") && !second.is_some_and(|t| t.is("transaction")))
-                || (verb("declare")
-                    && statement
-                        .windows(2)
-                        .any(|w| w[0].is("with") && w[1].is("hold")))
-                || statement.windows(2).any(|w| {
-                    w[1].kind == TokenKind::LParen
-                        && (w[0].is("set_config")
-                            || w[0].is("pg_advisory_lock")
-                            || w[0].is("pg_advisory_lock_shared")
-                            || w[0].is("pg_try_advisory_lock")
-                            || w[0].is("pg_try_advisory_lock_shared"))
-                })
-                || statement.iter().any(|t| t.is("into"))
-                    && statement.iter().any(|t| t.is("temp") || t.is("temporary"))
-        })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -522,56 +453,5 @@ mod tests {
         for (i, r) in Reason::ALL.iter().enumerate() {
             assert_eq!(r.index(), i, "{r:?}");
         }
-    }
-
-    /// Settings, temporary objects, listeners, prepared statements, held cursors and session
-    /// locks mark a session as needing a reset; transaction-scoped forms do not.
-    #[test]
-    fn session_state() {
-        let leaves = |sql: &str| leaves_session_state(&tokenize(sql));
-        for sql in [
-            "SET search_path = app",
-            "set statement_timeout = 50",
-            "CREATE TEMP TABLE t (a int)",
-            "create temporary view v as select 1",
-            "LISTEN ch",
-            "PREPARE q AS SELECT 1",
-            "DECLARE c CURSOR WITH HOLD FOR SELECT 1",
-            "SELECT set_config('a.b', 'c', false)",
-            "SELECT pg_advisory_lock(1)",
-            "SELECT 1 INTO TEMP t2",
-            "SELECT 1; SET x.y = 1",
-        ] {
-            assert!(leaves(sql), "{sql}");
-        }
-        for sql in [
-            "SET LOCAL search_path = app",
-            "SET TRANSACTION ISOLATION LEVEL SERIALIZABLE",
-            "SELECT 1",
-            "CREATE TABLE t (a int)",
-            "PREPARE TRANSACTION 'x'",
-            "DECLARE c CURSOR FOR SELECT 1",
-            "SELECT pg_advisory_xact_lock(1)",
-        ] {
-            assert!(!leaves(sql), "{sql}");
-        }
-    }
-
-    /// Opening, ending and chaining transactions are tracked; savepoint rollbacks are not ends.
-    #[test]
-    fn transaction_effects() {
-        let effect = |sql: &str| transaction_effect(&tokenize(sql));
-        assert_eq!(effect("BEGIN"), Some(true));
-        assert_eq!(effect("start transaction read only"), Some(true));
-        assert_eq!(effect("COMMIT"), Some(false));
-        assert_eq!(effect("ROLLBACK"), Some(false));
-        assert_eq!(effect("COMMIT AND CHAIN"), Some(true));
-        assert_eq!(effect("ROLLBACK TO SAVEPOINT a"), None);
-        assert_eq!(effect("SELECT 1"), None);
-        assert_eq!(
-            effect("BEGIN; INSERT INTO t VALUES (1); COMMIT"),
-            Some(false)
-        );
-        assert_eq!(effect("PREPARE TRANSACTION 'x'"), Some(false));
     }
 }

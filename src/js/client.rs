@@ -6,14 +6,14 @@ use crate::core::deadpool_postgres::Object;
 use napi::Env;
 use napi_derive::napi;
 
-use super::completions::{Completions, Done};
+use super::completions::Completions;
 use super::convert::{params, JsParam, JsResult};
 use super::error::Settled;
 use crate::core::cluster::{Checkout, Cluster};
 use crate::core::error::CoreError;
-use crate::core::lexer::tokenize;
-use crate::core::node::{insert_lsn, Reply};
-use crate::core::router::{leaves_session_state, transaction_effect};
+use crate::core::node::insert_lsn;
+use crate::core::result::Outcome;
+use crate::core::statement::Statements;
 use crate::core::values::Param;
 
 #[napi]
@@ -89,7 +89,7 @@ impl NativeClient {
         let track = track.unwrap_or(false);
         napi::bindgen_prelude::spawn(async move {
             let outcome = run(&cluster, replica, &state, &text, &params, track).await;
-            completions.finish(id, Done::Reply(Settled(outcome.map(JsResult::new))));
+            completions.finish(id, Settled(outcome.map(JsResult)));
         });
     }
 
@@ -133,20 +133,18 @@ async fn run(
     text: &str,
     params: &[Param],
     track: bool,
-) -> std::result::Result<(Reply, Option<u64>), CoreError> {
+) -> std::result::Result<Outcome, CoreError> {
     let mut state = state.lock().await;
     let Some(conn) = state.conn.as_ref() else {
-        return Err(CoreError::Closed(
-            "Client has already been released to the pool",
-        ));
+        return Err(CoreError::Released);
     };
-    let tokens = tokenize(text);
+    let statements = Statements::parse(text);
     let node = cluster.node(replica);
     let may_wrap = !state.in_transaction;
-    let outcome = node.run_on(conn, text, &tokens, params, may_wrap).await;
-    let effect = transaction_effect(&tokens);
+    let outcome = node.run_on(conn, &statements, params, may_wrap).await;
+    let effect = statements.transaction_effect();
     // Even a failed statement may have changed the session before it failed.
-    state.dirty_session |= leaves_session_state(&tokens);
+    state.dirty_session |= statements.leaves_session_state();
     match &outcome {
         Ok(_) => state.in_transaction = effect.unwrap_or(state.in_transaction),
         Err(e) => {
@@ -161,11 +159,11 @@ async fn run(
     // Work that is now committed on the primary (autocommit, or the COMMIT of a transaction):
     // the WAL position that covers it, for read-your-writes. Any statement counts, since a
     // read-looking one may call a function that writes.
-    let lsn = match state.conn.as_ref() {
+    let write_lsn = match state.conn.as_ref() {
         Some(conn) if track && !state.in_transaction && replica.is_none() => {
             insert_lsn(conn).await.ok().flatten()
         }
         _ => None,
     };
-    Ok((reply, lsn))
+    Ok(Outcome { reply, write_lsn })
 }

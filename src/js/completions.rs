@@ -1,11 +1,12 @@
 //! The road from tokio back to JS: one thread-safe function per manager, many results per trip.
-//! Queries and client checkouts both travel it.
+//! Queries, client checkouts and events all travel it.
 //!
 //! A napi `async fn` makes a thread-safe function (a libuv handle) for every call and wakes the
 //! JS thread once per result. Here a query is submitted with an id; finished results queue up,
 //! and the first to arrive schedules one call into JS that settles every result then queued.
 //! Under load that is one wake-up for many queries; the handle is kept referenced only while
-//! queries are in flight, so it never keeps Node alive by itself.
+//! queries are in flight, so it never keeps Node alive by itself. What travels is any value
+//! that converts to JS: this module knows nothing of results, clients or events.
 
 use std::ffi::c_void;
 use std::ptr;
@@ -15,53 +16,24 @@ use std::sync::{Arc, Mutex, RwLock};
 use napi::bindgen_prelude::ToNapiValue;
 use napi::{check_status, sys, Result};
 
-use super::client::NativeClient;
-use super::convert::{iso8601, JsResult};
-use super::error::Settled;
 use super::raw::RawEnv;
-use crate::core::events::Event;
 
-/// A finished piece of work: a query's reply or a checked-out client, under the id it was
-/// submitted with; or an event (a state change), under id 0, which no submission uses.
-pub enum Done {
-    Reply(Settled<JsResult>),
-    Client(Settled<NativeClient>),
-    Event(Event),
-}
+/// The id events travel under; submissions never use it.
+pub const EVENT_ID: u32 = 0;
+
+/// A finished piece of work, converted to JS on the JS thread.
+type Delivery = Box<dyn FnOnce(sys::napi_env) -> Result<sys::napi_value> + Send>;
 
 /// The raw handle; Node-API allows calling a thread-safe function from any thread.
 struct Handle(sys::napi_threadsafe_function);
 unsafe impl Send for Handle {}
 unsafe impl Sync for Handle {}
 
-/// The id events travel under.
-pub const EVENT_ID: u32 = 0;
-
-impl ToNapiValue for Done {
-    unsafe fn to_napi_value(env: sys::napi_env, val: Self) -> Result<sys::napi_value> {
-        match val {
-            Done::Reply(reply) => Settled::to_napi_value(env, reply),
-            Done::Client(client) => Settled::to_napi_value(env, client),
-            Done::Event(event) => {
-                let env = RawEnv(env);
-                let out = env.object()?;
-                env.set_str(out, "type", event.kind.as_str())?;
-                env.set_str(out, "level", event.kind.level().as_str())?;
-                env.set_str(out, "node", &event.node)?;
-                env.set_str(out, "address", &event.address)?;
-                env.set_str(out, "message", &event.message)?;
-                env.set_str(out, "time", &iso8601(event.at))?;
-                Ok(out)
-            }
-        }
-    }
-}
-
 pub struct Completions {
     /// Set right after creation; null once Node has finalized the handle (the environment is
     /// gone), so that late results from tokio never call into a freed handle.
     tsfn: RwLock<Handle>,
-    done: Mutex<Vec<(u32, Done)>>,
+    done: Mutex<Vec<(u32, Delivery)>>,
     /// A call into JS is pending, so new results need not schedule another.
     scheduled: AtomicBool,
     /// Submitted and not yet settled; changed on the JS thread only.
@@ -123,12 +95,14 @@ impl Completions {
         }
     }
 
-    /// Called on any thread when a query is done.
-    pub fn finish(&self, id: u32, outcome: Done) {
+    /// Called on any thread when the work submitted under `id` is done (or, under
+    /// [`EVENT_ID`], when there is news): `value` reaches JS with the next batch.
+    pub fn finish<T: ToNapiValue + Send + 'static>(&self, id: u32, value: T) {
+        let delivery: Delivery = Box::new(move |env| unsafe { T::to_napi_value(env, value) });
         self.done
             .lock()
             .unwrap_or_else(|e| e.into_inner())
-            .push((id, outcome));
+            .push((id, delivery));
         if !self.scheduled.swap(true, Ordering::AcqRel) {
             // Held across the call, so the finalizer cannot free the handle under it.
             let tsfn = self.tsfn.read().unwrap_or_else(|e| e.into_inner());
@@ -163,10 +137,7 @@ unsafe extern "C" fn deliver(
         return;
     }
     let count = batch.len();
-    let settled = batch
-        .iter()
-        .filter(|(_, done)| !matches!(done, Done::Event(_)))
-        .count();
+    let settled = batch.iter().filter(|(id, _)| *id != EVENT_ID).count();
     // Counted down before anything can fail, so the handle is never left referenced.
     if settled > 0 && completions.in_flight.fetch_sub(settled, Ordering::Relaxed) == settled {
         sys::napi_unref_threadsafe_function(env, completions.handle());
@@ -175,8 +146,8 @@ unsafe extern "C" fn deliver(
     let Ok(array) = env_.array(count * 2) else {
         return;
     };
-    for (i, (id, outcome)) in batch.into_iter().enumerate() {
-        let value = Done::to_napi_value(env, outcome)
+    for (i, (id, delivery)) in batch.into_iter().enumerate() {
+        let value = delivery(env)
             .or_else(|e| env_.error(&format!("could not convert a result: {e}"), false));
         let (Ok(id), Ok(value)) = (env_.number(f64::from(id)), value) else {
             continue;

@@ -1,4 +1,5 @@
-//! JS values ⇄ core values: config objects and parameters in, results and status out.
+//! JS values ⇄ core values, all of them: config objects and parameters in; results, status,
+//! metrics and events out.
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -6,11 +7,12 @@ use napi::bindgen_prelude::{FromNapiValue, ToNapiValue, TypeName, ValidateNapiVa
 use napi::{sys, Error, Result, Status, ValueType};
 
 use super::raw::{RawEnv, RawValue};
-use crate::core::cluster::{PrimaryState, ReplicaStatus};
+use crate::core::cluster::{PrimaryStatus, ReplicaStatus};
 use crate::core::config::{ConfigValue, Fields};
+use crate::core::events::Event;
 use crate::core::health::Role;
 use crate::core::metrics::MetricsSnapshot;
-use crate::core::node::{format_lsn, QueryOutput, Reply};
+use crate::core::result::{Outcome, QueryOutput, Reply};
 use crate::core::router::{Reason, Route};
 use crate::core::values::{Param, Value};
 
@@ -160,20 +162,12 @@ fn value_to_js(env: RawEnv, value: &Value) -> Result<RawValue> {
 /// null), each result `[command, rowCount, oid, fields, columns]` with `fields` flat (name,
 /// tableID, columnID, dataTypeID, dataTypeSize, dataTypeModifier per column) and
 /// `columns[c][r]` the values. lib/result.js turns it into pg's Result objects.
-pub struct JsResult {
-    pub reply: Reply,
-    pub write_lsn: Option<u64>,
-}
-
-impl JsResult {
-    pub fn new((reply, write_lsn): (Reply, Option<u64>)) -> JsResult {
-        JsResult { reply, write_lsn }
-    }
-}
+pub struct JsResult(pub Outcome);
 
 impl ToNapiValue for JsResult {
     unsafe fn to_napi_value(env: sys::napi_env, val: Self) -> Result<sys::napi_value> {
         let env = RawEnv(env);
+        let val = val.0;
         let (batch, outputs) = match &val.reply {
             Reply::Single(output) => (false, std::slice::from_ref(output)),
             Reply::Batch(outputs) => (true, outputs.as_slice()),
@@ -181,7 +175,7 @@ impl ToNapiValue for JsResult {
         let reply = env.array(outputs.len() + 2)?;
         env.set_element(reply, 0, env.boolean(batch)?)?;
         let lsn = match val.write_lsn {
-            Some(lsn) => env.string(&format_lsn(lsn))?,
+            Some(lsn) => env.string(&lsn.to_string())?,
             None => env.null()?,
         };
         env.set_element(reply, 1, lsn)?;
@@ -293,9 +287,7 @@ fn status_to_js(env: RawEnv, replicas: &[ReplicaStatus]) -> Result<RawValue> {
 pub struct MetricsReport {
     pub counters: MetricsSnapshot,
     pub replicas: Vec<ReplicaStatus>,
-    pub primary: PrimaryState,
-    /// Host, port and database of the primary, for its status entry.
-    pub primary_address: (String, u16, String),
+    pub primary: PrimaryStatus,
 }
 
 impl ToNapiValue for MetricsReport {
@@ -322,17 +314,17 @@ impl ToNapiValue for MetricsReport {
         }
         env.set(out, "routes", routes)?;
         let primary = env.object()?;
-        let (host, port, database) = &val.primary_address;
-        env.set_str(primary, "host", host)?;
-        env.set_number(primary, "port", f64::from(*port))?;
-        env.set_str(primary, "database", database)?;
-        let reachable = match val.primary.reachable {
+        env.set_str(primary, "host", &val.primary.host)?;
+        env.set_number(primary, "port", f64::from(val.primary.port))?;
+        env.set_str(primary, "database", &val.primary.database)?;
+        let state = &val.primary.state;
+        let reachable = match state.reachable {
             Some(r) => env.boolean(r)?,
             None => env.null()?,
         };
         env.set(primary, "reachable", reachable)?;
-        env.set_opt_str_or_null(primary, "role", val.primary.role.map(Role::as_str))?;
-        let last = match val.primary.last_check {
+        env.set_opt_str_or_null(primary, "role", state.role.map(Role::as_str))?;
+        let last = match state.last_check {
             Some(t) => env.string(&iso8601(t))?,
             None => env.null()?,
         };
@@ -342,8 +334,27 @@ impl ToNapiValue for MetricsReport {
     }
 }
 
+/// A state change, for `options.onEvent` / `options.logger`:
+/// `{ type, level, node, address, message, time }`.
+pub struct JsEvent(pub Event);
+
+impl ToNapiValue for JsEvent {
+    unsafe fn to_napi_value(env: sys::napi_env, val: Self) -> Result<sys::napi_value> {
+        let env = RawEnv(env);
+        let event = val.0;
+        let out = env.object()?;
+        env.set_str(out, "type", event.kind.as_str())?;
+        env.set_str(out, "level", event.kind.level().as_str())?;
+        env.set_str(out, "node", &event.node)?;
+        env.set_str(out, "address", &event.address)?;
+        env.set_str(out, "message", &event.message)?;
+        env.set_str(out, "time", &iso8601(event.at))?;
+        Ok(out)
+    }
+}
+
 /// `2024-01-01T00:00:00.000Z`, as JavaScript's `Date#toISOString` writes it.
-pub fn iso8601(t: SystemTime) -> String {
+fn iso8601(t: SystemTime) -> String {
     let ms = t
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_millis() as i64);

@@ -22,22 +22,39 @@ impl<T: ToNapiValue> ToNapiValue for Settled<T> {
     }
 }
 
+/// The codes of the errors the manager raises itself; server errors carry their SQLSTATE and
+/// connection failures Node's socket codes. lib/errors.js uses the same codes for the same
+/// conditions found on the JS side.
+mod code {
+    pub const CONFIG: &str = "ERR_RRM_CONFIG";
+    pub const ENV: &str = "ERR_RRM_ENV";
+    pub const UNSUPPORTED: &str = "ERR_RRM_UNSUPPORTED";
+    pub const TRANSACTION_CONTROL: &str = "ERR_RRM_TRANSACTION_CONTROL";
+    pub const CLOSED: &str = "ERR_RRM_CLOSED";
+    pub const CLIENT_RELEASED: &str = "ERR_RRM_CLIENT_RELEASED";
+    /// pg's code for a pool whose connections all stayed busy ("timeout exceeded when trying
+    /// to connect").
+    pub const POOL_TIMEOUT: &str = "ETIMEDOUT";
+}
+
 /// Builds the JS error for `err`: pg's `DatabaseError` fields for server errors, a `code` such
-/// as `ECONNREFUSED` for connection failures, a `TypeError` for bad arguments or config.
+/// as `ECONNREFUSED` for connection failures, a `TypeError` for bad config.
 pub fn to_js_error(env: RawEnv, err: &CoreError) -> Result<RawValue> {
     let message = err.to_string();
+    let coded = |code: &str, type_error: bool| -> Result<RawValue> {
+        let e = env.error(&message, type_error)?;
+        env.set_str(e, "code", code)?;
+        Ok(e)
+    };
     match err {
-        CoreError::Config(_) | CoreError::Argument(_) => env.error(&message, true),
-        CoreError::Rejected(_) => {
-            let e = env.error(&message, false)?;
-            env.set_str(e, "code", "ERR_RRM_TRANSACTION_CONTROL")?;
-            Ok(e)
-        }
-        CoreError::Closed(_) => {
-            let e = env.error(&message, false)?;
-            env.set_str(e, "code", "ERR_RRM_CLOSED")?;
-            Ok(e)
-        }
+        CoreError::Config(_) => coded(code::CONFIG, true),
+        CoreError::Env(_) => coded(code::ENV, true),
+        CoreError::Unsupported(_) => coded(code::UNSUPPORTED, true),
+        CoreError::TransactionControl => coded(code::TRANSACTION_CONTROL, false),
+        CoreError::Closed => coded(code::CLOSED, false),
+        CoreError::Released => coded(code::CLIENT_RELEASED, false),
+        CoreError::PoolExhausted { .. } => coded(code::POOL_TIMEOUT, false),
+        CoreError::Connection { code, .. } => coded(code, false),
         CoreError::ParameterCount { .. } => {
             // What the server answers pg when the counts differ (a protocol violation).
             let e = env.error(&message, false)?;
@@ -49,16 +66,6 @@ pub fn to_js_error(env: RawEnv, err: &CoreError) -> Result<RawValue> {
             Ok(e)
         }
         CoreError::Driver(_) => env.error(&message, false),
-        CoreError::PoolExhausted { .. } => {
-            let e = env.error(&message, false)?;
-            env.set_str(e, "code", "ETIMEDOUT")?;
-            Ok(e)
-        }
-        CoreError::Connection { code, .. } => {
-            let e = env.error(&message, false)?;
-            env.set_str(e, "code", code)?;
-            Ok(e)
-        }
         CoreError::PrimaryInRecovery { cause, .. } => database_error(env, &message, cause),
         CoreError::Database(db) => database_error(env, db.message(), db),
     }
@@ -67,7 +74,6 @@ pub fn to_js_error(env: RawEnv, err: &CoreError) -> Result<RawValue> {
 /// pg-protocol's DatabaseError: name 'error', every field present, absent ones undefined.
 fn database_error(env: RawEnv, message: &str, db: &DbError) -> Result<RawValue> {
     let e = env.error(message, false)?;
-    // pg-protocol's DatabaseError: name 'error', every field present, absent ones undefined.
     env.set_str(e, "name", "error")?;
     env.set_str(e, "severity", db.severity())?;
     env.set_str(e, "code", db.code().code())?;

@@ -1,20 +1,25 @@
 //! `NativeManager`: the JS handle on a cluster; the facade's `ReadReplicaManager` wraps it.
+//!
+//! The facade validates every argument; what arrives here is already well-formed, and typed
+//! (string enums, a BigInt WAL position) so that conversion is all that is left.
 
 use std::sync::Arc;
 
-use napi::bindgen_prelude::Unknown;
+use napi::bindgen_prelude::{BigInt, Unknown};
 use napi::{Env, JsValue, Result};
 use napi_derive::napi;
 
 use super::client::NativeClient;
-use super::completions::{Completions, Done, EVENT_ID};
-use super::convert::{params, JsFields, JsParam, JsResult, JsRoute, MetricsReport, StatusReport};
+use super::completions::{Completions, EVENT_ID};
+use super::convert::{
+    params, JsEvent, JsFields, JsParam, JsResult, JsRoute, MetricsReport, StatusReport,
+};
 use super::error::Settled;
 use crate::core::checker;
 use crate::core::cluster::{Causal, ClientKind, Cluster};
-use crate::core::config::{parse_node, parse_options, Consistency};
+use crate::core::config::{parse_node, parse_options};
 use crate::core::error::CoreError;
-use crate::core::node::parse_lsn;
+use crate::core::lsn::Lsn;
 use crate::core::router::{Router, Target};
 
 #[napi]
@@ -23,8 +28,22 @@ pub struct NativeManager {
     completions: Arc<Completions>,
 }
 
+/// Where a query is forced to run (`options.route`).
+#[napi(string_enum = "lowercase")]
+pub enum RouteOverride {
+    Primary,
+    Replica,
+}
+
+/// What `getClient(kind)` asks for.
+#[napi(string_enum = "lowercase")]
+pub enum ClientKindArg {
+    Read,
+    Write,
+}
+
 /// Validates the configs and builds the pools (no connection yet); `start()` connects.
-/// `on_complete` receives finished queries as `[id, value, id, value, …]` (see completions).
+/// `on_complete` receives finished work as `[id, value, id, value, …]` (see completions).
 #[napi(
     catch_unwind,
     ts_args_type = "primary: object, replicas: object[], options: object, onComplete: (batch: unknown[]) => void",
@@ -48,21 +67,18 @@ pub fn create_manager(
         let options = parse_options(&options.0, &vars)?;
         Ok(Cluster::new(primary, replicas, options))
     };
-    Ok(Settled(match build() {
-        Ok(cluster) => {
-            let completions = Completions::new(env.raw(), on_complete.raw())?;
-            // State changes reach JS on the same road as results, under EVENT_ID.
-            let events = completions.clone();
-            let _ = cluster
-                .events
-                .set(Box::new(move |e| events.finish(EVENT_ID, Done::Event(e))));
-            Ok(NativeManager {
-                cluster,
-                completions,
-            })
-        }
-        Err(e) => Err(e),
-    }))
+    let cluster = match build() {
+        Ok(cluster) => cluster,
+        Err(e) => return Ok(Settled(Err(e))),
+    };
+    let completions = Completions::new(env.raw(), on_complete.raw())?;
+    // State changes reach JS on the same road as results, under EVENT_ID.
+    let events = completions.clone();
+    cluster.set_event_sink(Box::new(move |e| events.finish(EVENT_ID, JsEvent(e))));
+    Ok(Settled(Ok(NativeManager {
+        cluster,
+        completions,
+    })))
 }
 
 /// Classifies `sql` with the default write functions, plus `write_functions`, minus
@@ -85,50 +101,6 @@ pub fn classify_query(
     )
 }
 
-impl NativeManager {
-    /// Reads the per-query routing and consistency arguments.
-    fn causal(
-        &self,
-        route: Option<&str>,
-        consistency: Option<&str>,
-        min_lsn: Option<&str>,
-        track: Option<bool>,
-    ) -> std::result::Result<(Option<Target>, Causal), CoreError> {
-        let route = match route {
-            None => None,
-            Some("primary") => Some(Target::Primary),
-            Some("replica") => Some(Target::Replica),
-            Some(other) => {
-                return Err(CoreError::Argument(format!(
-                    "options.route must be 'primary' or 'replica', got {other:?}"
-                )))
-            }
-        };
-        let mode = match consistency {
-            None => self.cluster.options.consistency,
-            Some(text) => Consistency::parse(text).ok_or_else(|| {
-                CoreError::Argument(format!(
-                    "options.consistency must be 'eventual', 'read-your-writes' or 'strong', got {text:?}"
-                ))
-            })?,
-        };
-        let min_lsn = match min_lsn {
-            None => None,
-            Some(text) => Some(parse_lsn(text).ok_or_else(|| {
-                CoreError::Argument(format!(
-                    "options.minLsn must be a WAL position such as '16/B374D848', got {text:?}"
-                ))
-            })?),
-        };
-        let causal = Causal {
-            strong: mode == Consistency::Strong,
-            min_lsn: min_lsn.filter(|_| mode != Consistency::Eventual),
-            track_write: track.unwrap_or(false),
-        };
-        Ok((route, causal))
-    }
-}
-
 #[napi]
 impl NativeManager {
     /// Classifies `sql` with this manager's write functions.
@@ -137,22 +109,28 @@ impl NativeManager {
         ts_return_type = "{ route: 'replica' | 'primary' | 'reject', reason: string }"
     )]
     pub fn classify(&self, sql: String) -> JsRoute {
-        JsRoute(self.cluster.router.classify(&sql))
+        JsRoute(self.cluster.classify(&sql))
     }
 
-    /// First health check of every replica, pool warm-up, then the background tasks.
+    /// The consistency reads get by default (`options.consistency`).
+    #[napi(getter, ts_return_type = "'eventual' | 'read-your-writes' | 'strong'")]
+    pub fn consistency(&self) -> &'static str {
+        self.cluster.options().consistency.as_str()
+    }
+
+    /// First health check of every node, pool warm-up, then the background tasks.
     #[napi]
     pub async fn start(&self) -> Result<()> {
         checker::start(&self.cluster).await;
         Ok(())
     }
 
-    /// Starts a query; its result reaches `onComplete` under `id`. `consistency` ('eventual',
-    /// 'read-your-writes', 'strong'; the manager's option when null) and `min_lsn` give
-    /// read-your-writes; `track` asks a write for the WAL position that covers it.
+    /// Starts a query; its result reaches `onComplete` under `id`. `strong` reads on the
+    /// primary; `min_lsn` reads only where that WAL position has been replayed; `track` asks a
+    /// write for the WAL position that covers it.
     #[napi(
         catch_unwind,
-        ts_args_type = "id: number, text: string, values: Array<string | Buffer | null>, route?: string | null, consistency?: string | null, minLsn?: string | null, track?: boolean"
+        ts_args_type = "id: number, text: string, values: Array<string | Buffer | null>, route: 'primary' | 'replica' | null, strong: boolean, minLsn: bigint | null, track: boolean"
     )]
     #[allow(clippy::too_many_arguments)]
     pub fn submit(
@@ -161,71 +139,61 @@ impl NativeManager {
         id: u32,
         text: String,
         values: Vec<JsParam>,
-        route: Option<String>,
-        consistency: Option<String>,
-        min_lsn: Option<String>,
-        track: Option<bool>,
+        route: Option<RouteOverride>,
+        strong: bool,
+        min_lsn: Option<BigInt>,
+        track: bool,
     ) {
-        let completions = self.completions.clone();
-        completions.begin(env.raw());
-        let causal = match self.causal(
-            route.as_deref(),
-            consistency.as_deref(),
-            min_lsn.as_deref(),
-            track,
-        ) {
-            Ok(causal) => causal,
-            Err(error) => {
-                completions.finish(id, Done::Reply(Settled(Err(error))));
-                return;
-            }
+        self.completions.begin(env.raw());
+        let route = route.map(|r| match r {
+            RouteOverride::Primary => Target::Primary,
+            RouteOverride::Replica => Target::Replica,
+        });
+        let causal = Causal {
+            strong,
+            min_lsn: min_lsn.map(|lsn| Lsn(lsn.get_u64().1)),
+            track_write: track,
         };
         let cluster = self.cluster.clone();
+        let completions = self.completions.clone();
         let params = params(values);
         napi::bindgen_prelude::spawn(async move {
-            let (route, causal) = causal;
             let outcome = cluster.query(&text, &params, route, causal).await;
-            completions.finish(id, Done::Reply(Settled(outcome.map(JsResult::new))));
+            completions.finish(id, Settled(outcome.map(JsResult)));
         });
     }
 
     /// Checks out a dedicated connection; the client reaches `onComplete` under `id`.
     #[napi(catch_unwind, ts_args_type = "id: number, kind: 'read' | 'write'")]
-    pub fn submit_get_client(&self, env: Env, id: u32, kind: String) {
-        let completions = self.completions.clone();
-        completions.begin(env.raw());
-        let kind = match kind.as_str() {
-            "read" => ClientKind::Read,
-            "write" => ClientKind::Write,
-            other => {
-                let error = CoreError::Argument(format!(
-                    "getClient(kind): kind must be 'read' or 'write', got {other:?}"
-                ));
-                completions.finish(id, Done::Client(Settled(Err(error))));
-                return;
-            }
+    pub fn submit_get_client(&self, env: Env, id: u32, kind: ClientKindArg) {
+        self.completions.begin(env.raw());
+        let kind = match kind {
+            ClientKindArg::Read => ClientKind::Read,
+            ClientKindArg::Write => ClientKind::Write,
         };
         let cluster = self.cluster.clone();
+        let completions = self.completions.clone();
         napi::bindgen_prelude::spawn(async move {
             let checkout = cluster.checkout(kind).await;
             let client = checkout.map(|c| NativeClient::new(cluster, completions.clone(), c));
-            completions.finish(id, Done::Client(Settled(client)));
+            completions.finish(id, Settled(client));
         });
     }
 
-    #[napi(catch_unwind, ts_return_type = "Record<string, ReplicaStatus>")]
+    #[napi(
+        catch_unwind,
+        ts_return_type = "Record<string, import('./index').ReplicaStatus>"
+    )]
     pub fn status(&self) -> StatusReport {
         StatusReport(self.cluster.replica_status())
     }
 
-    #[napi(catch_unwind, ts_return_type = "Metrics")]
+    #[napi(catch_unwind, ts_return_type = "import('./index').Metrics")]
     pub fn metrics(&self) -> MetricsReport {
-        let primary = &self.cluster.primary.config;
         MetricsReport {
             counters: self.cluster.metrics(),
             replicas: self.cluster.replica_status(),
             primary: self.cluster.primary_status(),
-            primary_address: (primary.host.clone(), primary.port, primary.database.clone()),
         }
     }
 

@@ -1,0 +1,20 @@
+//! Parses and validates node configs and manager options; every default lives here.
+//!
+//! Input arrives as plain field values (the binding reads JS objects into [`Fields`]) and the
+//! environment through a lookup function, so validation is pure and every error names the field
+//! or variable at fault. No message ever contains a password.
+//!
+//! - [`value`]: the JS values configuration is read from.
+//! - [`node`]: one node's connection settings (`primaryConfig`, `replicaConfigs[i]`).
+//! - [`options`]: the manager's options and their environment variables.
+
+mod node;
+mod options;
+mod value;
+
+pub use node::{parse_node, NodeConfig};
+pub use options::{parse_options, Consistency, Options};
+pub use value::{ConfigValue, Fields};
+
+/// Looks an environment variable up (the process's, or a test's map).
+pub type Env<'a> = &'a dyn Fn(&str) -> Option<String>;

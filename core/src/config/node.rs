@@ -1,0 +1,425 @@
+//! One node's connection settings, read the way node-postgres reads a client config.
+
+use std::str::FromStr;
+
+use super::value::{format_number, lookup, port_number, ConfigValue, Fields};
+use super::Env;
+use crate::error::CoreError;
+use crate::tls::{split_sslmode, TlsSettings, Verify};
+
+/// A validated node: how to connect, and what status may show about it.
+#[derive(Debug, Clone)]
+pub struct NodeConfig {
+    pub pg: tokio_postgres::Config,
+    pub tls: TlsSettings,
+    pub host: String,
+    pub port: u16,
+    pub database: String,
+}
+
+const NODE_KEYS: &[&str] = &[
+    "host",
+    "port",
+    "database",
+    "user",
+    "password",
+    "connectionString",
+    "ssl",
+    "application_name",
+    "statement_timeout",
+    "keepAlive",
+];
+
+/// One config object being read: its fields, and the label errors name it by.
+struct Reader<'a> {
+    label: &'a str,
+    fields: &'a Fields,
+}
+
+impl Reader<'_> {
+    fn field(&self, key: &str) -> Option<&ConfigValue> {
+        lookup(self.fields, key)
+    }
+
+    fn bad(&self, key: &str, what: &str) -> CoreError {
+        CoreError::Config(format!("{}.{key} {what}", self.label))
+    }
+
+    fn string(&self, key: &str) -> Result<Option<String>, CoreError> {
+        match self.field(key) {
+            None => Ok(None),
+            Some(ConfigValue::String(s)) => Ok(Some(s.clone())),
+            // Never describe a password value.
+            Some(_) if key == "password" => Err(self.bad(key, "must be a string")),
+            Some(v) => Err(self.bad(key, &format!("must be a string, got {}", v.describe()))),
+        }
+    }
+}
+
+/// What a connection string said besides what tokio-postgres keeps: the sslmode it does not
+/// know, and an sslrootcert path.
+struct FromUrl {
+    pg: tokio_postgres::Config,
+    sslmode: Option<String>,
+    rootcert: Option<String>,
+}
+
+/// Reads one node config. `label` names it in errors (`primaryConfig`, `replicaConfigs[1]`).
+pub fn parse_node(label: &str, fields: &Fields, env: Env<'_>) -> Result<NodeConfig, CoreError> {
+    if let Some((key, _)) = fields
+        .iter()
+        .find(|(k, _)| !NODE_KEYS.contains(&k.as_str()))
+    {
+        return Err(CoreError::Config(format!(
+            "{label}.{key} is not a known connection setting (known: {})",
+            NODE_KEYS.join(", ")
+        )));
+    }
+    let reader = Reader { label, fields };
+    let FromUrl {
+        mut pg,
+        sslmode,
+        rootcert,
+    } = connection_string(&reader)?;
+    let (host, port) = address(&reader, &mut pg)?;
+    let database = identity(&reader, &mut pg, env)?;
+    session_settings(&reader, &mut pg)?;
+    let tls = tls_settings(&reader, sslmode, rootcert)?;
+    pg.ssl_mode(tls.mode);
+    Ok(NodeConfig {
+        pg,
+        tls,
+        host,
+        port,
+        database,
+    })
+}
+
+/// `connectionString`, parsed; the TLS settings tokio-postgres does not know are taken out.
+fn connection_string(reader: &Reader<'_>) -> Result<FromUrl, CoreError> {
+    let Some(url) = reader.string("connectionString")? else {
+        return Ok(FromUrl {
+            pg: tokio_postgres::Config::new(),
+            sslmode: None,
+            rootcert: None,
+        });
+    };
+    let (rest, sslmode, rootcert) = split_sslmode(&url);
+    let pg = tokio_postgres::Config::from_str(&rest).map_err(|_| {
+        reader.bad(
+            "connectionString",
+            "is not a valid PostgreSQL connection string (postgres://user:pass@host:port/db or key=value pairs)",
+        )
+    })?;
+    Ok(FromUrl {
+        pg,
+        sslmode,
+        rootcert,
+    })
+}
+
+/// Host and port: the connection string's, else the fields' (port 5432 by default).
+fn address(
+    reader: &Reader<'_>,
+    pg: &mut tokio_postgres::Config,
+) -> Result<(String, u16), CoreError> {
+    let url_host = pg.get_hosts().first().map(|h| match h {
+        tokio_postgres::config::Host::Tcp(h) => h.clone(),
+        #[cfg(unix)]
+        tokio_postgres::config::Host::Unix(p) => p.display().to_string(),
+    });
+    let host = match url_host {
+        Some(h) => h,
+        None => match reader.string("host")? {
+            Some(h) if !h.trim().is_empty() => h,
+            Some(_) => return Err(reader.bad("host", "must not be empty")),
+            None => return Err(reader.bad("host", "is required")),
+        },
+    };
+    let port = match pg.get_ports().first().copied() {
+        Some(p) => p,
+        None => port(reader)?,
+    };
+    if pg.get_hosts().is_empty() {
+        pg.host(&host);
+    }
+    if pg.get_ports().is_empty() {
+        pg.port(port);
+    }
+    Ok((host, port))
+}
+
+/// `port`: a number, or a numeric string as pg reads it.
+fn port(reader: &Reader<'_>) -> Result<u16, CoreError> {
+    let out_of_range = |got: String| {
+        reader.bad(
+            "port",
+            &format!("must be an integer from 1 to 65535, got {got}"),
+        )
+    };
+    match reader.field("port") {
+        None => Ok(5432),
+        Some(ConfigValue::Number(n)) => {
+            port_number(*n).ok_or_else(|| out_of_range(format_number(*n)))
+        }
+        Some(ConfigValue::String(s)) => s
+            .trim()
+            .parse::<f64>()
+            .ok()
+            .and_then(port_number)
+            .ok_or_else(|| out_of_range(format!("{s:?}"))),
+        Some(v) => Err(reader.bad("port", &format!("must be a number, got {}", v.describe()))),
+    }
+}
+
+/// User, database and password, falling back to libpq's environment variables; returns the
+/// database.
+fn identity(
+    reader: &Reader<'_>,
+    pg: &mut tokio_postgres::Config,
+    env: Env<'_>,
+) -> Result<String, CoreError> {
+    let user = match pg.get_user() {
+        Some(u) => u.to_string(),
+        None => reader
+            .string("user")?
+            .or_else(|| env("PGUSER"))
+            .or_else(|| env("USER"))
+            .ok_or_else(|| {
+                reader.bad("user", "is required (no PGUSER or USER in the environment)")
+            })?,
+    };
+    pg.user(&user);
+    let database = match pg.get_dbname() {
+        Some(d) => d.to_string(),
+        None => reader
+            .string("database")?
+            .or_else(|| env("PGDATABASE"))
+            .unwrap_or_else(|| user.clone()),
+    };
+    pg.dbname(&database);
+    if pg.get_password().is_none() {
+        if let Some(p) = reader.string("password")?.or_else(|| env("PGPASSWORD")) {
+            pg.password(p);
+        }
+    }
+    Ok(database)
+}
+
+/// `application_name` (named by default, so the manager's connections can be told apart in
+/// pg_stat_activity) and `statement_timeout`.
+fn session_settings(reader: &Reader<'_>, pg: &mut tokio_postgres::Config) -> Result<(), CoreError> {
+    if pg.get_application_name().is_none() {
+        let name = reader
+            .string("application_name")?
+            .unwrap_or_else(|| "read-replica-manager".into());
+        pg.application_name(&name);
+    }
+    match reader.field("statement_timeout") {
+        None => Ok(()),
+        Some(ConfigValue::Number(n)) if n.is_finite() && *n >= 0.0 => {
+            pg.options(format!("-c statement_timeout={}", *n as u64));
+            Ok(())
+        }
+        Some(v) => Err(reader.bad(
+            "statement_timeout",
+            &format!("must be a number of milliseconds, got {}", v.describe()),
+        )),
+    }
+}
+
+/// `ssl` as pg takes it, overridden by the connection string's sslmode and sslrootcert.
+fn tls_settings(
+    reader: &Reader<'_>,
+    url_sslmode: Option<String>,
+    url_rootcert: Option<String>,
+) -> Result<TlsSettings, CoreError> {
+    let mut tls = match reader.field("ssl") {
+        None | Some(ConfigValue::Bool(false)) => TlsSettings::disabled(),
+        // pg's `ssl: true`: TLS with the server's certificate checked, host name included.
+        Some(ConfigValue::Bool(true)) => TlsSettings::from_sslmode("verify-full").expect("known"),
+        Some(ConfigValue::Map(ssl)) => ssl_object(reader.label, ssl)?,
+        Some(v) => {
+            return Err(reader.bad(
+                "ssl",
+                &format!(
+                    "must be true, false or {{ rejectUnauthorized, ca, cert, key }}, got {}",
+                    v.describe()
+                ),
+            ))
+        }
+    };
+    if let Some(mode) = url_sslmode {
+        let from_url = TlsSettings::from_sslmode(&mode).ok_or_else(|| {
+            reader.bad(
+                "connectionString",
+                &format!("has an unknown sslmode {mode:?} (disable, prefer, require, verify-ca, verify-full)"),
+            )
+        })?;
+        tls = TlsSettings {
+            mode: from_url.mode,
+            verify: from_url.verify,
+            ..tls
+        };
+    }
+    if let Some(path) = url_rootcert {
+        tls.ca = Some(std::fs::read_to_string(&path).map_err(|e| {
+            reader.bad(
+                "connectionString",
+                &format!("names sslrootcert {path:?}, which cannot be read: {e}"),
+            )
+        })?);
+    }
+    // Bad PEM is a config error now rather than a connection failure later.
+    tls.connector()
+        .map_err(|e| CoreError::Config(format!("{}.{e}", reader.label)))?;
+    Ok(tls)
+}
+
+/// node-postgres's `ssl` object: `{ rejectUnauthorized = true, ca, cert, key }` (PEM strings).
+fn ssl_object(label: &str, fields: &Fields) -> Result<TlsSettings, CoreError> {
+    let mut tls = TlsSettings::from_sslmode("verify-full").expect("known");
+    for (key, value) in fields {
+        match (key.as_str(), value) {
+            ("rejectUnauthorized", ConfigValue::Bool(check)) => {
+                tls.verify = if *check { Verify::Full } else { Verify::Nothing };
+            }
+            ("ca" | "cert" | "key", ConfigValue::String(pem)) => {
+                let slot = match key.as_str() {
+                    "ca" => &mut tls.ca,
+                    "cert" => &mut tls.cert,
+                    _ => &mut tls.key,
+                };
+                *slot = Some(pem.clone());
+            }
+            ("ca" | "cert" | "key" | "rejectUnauthorized", ConfigValue::Null) => {}
+            ("servername" | "checkServerIdentity", _) => {}
+            ("ca" | "cert" | "key", _) => {
+                return Err(CoreError::Config(format!(
+                    "{label}.ssl.{key} must be a PEM string or Buffer"
+                )))
+            }
+            ("rejectUnauthorized", v) => {
+                return Err(CoreError::Config(format!(
+                    "{label}.ssl.rejectUnauthorized must be a boolean, got {}",
+                    v.describe()
+                )))
+            }
+            (other, _) => {
+                return Err(CoreError::Config(format!(
+                    "{label}.ssl.{other} is not a known TLS setting (rejectUnauthorized, ca, cert, key)"
+                )))
+            }
+        }
+    }
+    Ok(tls)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::value::test_support::*;
+    use super::*;
+
+    /// The guide's primary config is accepted as written.
+    #[test]
+    fn guide_config_parses() {
+        let node = parse_node(
+            "primaryConfig",
+            &fields(&[
+                ("host", s("db.example.com")),
+                ("port", ConfigValue::Number(5432.0)),
+                ("database", s("app")),
+                ("user", s("u")),
+                ("password", s("secret")),
+            ]),
+            &no_env,
+        )
+        .unwrap();
+        assert_eq!((node.host.as_str(), node.port), ("db.example.com", 5432));
+        assert_eq!(node.database, "app");
+        assert_eq!(node.pg.get_password(), Some(&b"secret"[..]));
+    }
+
+    /// Missing host, a non-numeric port and a port out of range each name the field.
+    #[test]
+    fn bad_fields_are_named() {
+        let e = err(parse_node("primaryConfig", &fields(&[]), &no_env));
+        assert!(e.contains("primaryConfig.host is required"), "{e}");
+        let e = err(parse_node(
+            "replicaConfigs[1]",
+            &fields(&[("host", s("h")), ("port", ConfigValue::Number(f64::NAN))]),
+            &no_env,
+        ));
+        assert!(
+            e.contains("replicaConfigs[1].port") && e.contains("NaN"),
+            "{e}"
+        );
+        let e = err(parse_node(
+            "p",
+            &fields(&[("host", s("h")), ("port", s("abc"))]),
+            &no_env,
+        ));
+        assert!(e.contains("p.port"), "{e}");
+        let e = err(parse_node(
+            "p",
+            &fields(&[("host", s("h")), ("port", ConfigValue::Number(70000.0))]),
+            &no_env,
+        ));
+        assert!(e.contains("p.port"), "{e}");
+    }
+
+    /// Errors about a password, or from a connection string, never echo it.
+    #[test]
+    fn passwords_never_echoed() {
+        let e = err(parse_node(
+            "p",
+            &fields(&[("host", s("h")), ("password", ConfigValue::Number(12345.0))]),
+            &no_env,
+        ));
+        assert!(!e.contains("12345"), "{e}");
+        let e = err(parse_node(
+            "p",
+            &fields(&[("connectionString", s("postgres://u:hunter2@h:bad/db"))]),
+            &no_env,
+        ));
+        assert!(!e.contains("hunter2"), "{e}");
+    }
+
+    /// A connection string supplies every field and wins over the object's own, as in pg.
+    #[test]
+    fn connection_string() {
+        let node = parse_node(
+            "p",
+            &fields(&[
+                ("connectionString", s("postgres://u:pw@dbhost:6000/mydb")),
+                ("host", s("ignored")),
+            ]),
+            &no_env,
+        )
+        .unwrap();
+        assert_eq!((node.host.as_str(), node.port), ("dbhost", 6000));
+        assert_eq!(node.database, "mydb");
+    }
+
+    /// A port given as a numeric string is read as pg reads it; the user falls back to the env.
+    #[test]
+    fn defaults_and_coercions() {
+        let env = |k: &str| (k == "USER").then(|| "osuser".to_string());
+        let node =
+            parse_node("p", &fields(&[("host", s("h")), ("port", s("5433"))]), &env).unwrap();
+        assert_eq!(node.port, 5433);
+        assert_eq!(node.pg.get_user(), Some("osuser"));
+        assert_eq!(node.database, "osuser");
+    }
+
+    /// Unknown keys are typos until proven otherwise.
+    #[test]
+    fn unknown_keys_are_rejected() {
+        let e = err(parse_node(
+            "p",
+            &fields(&[("host", s("h")), ("hots", s("x"))]),
+            &no_env,
+        ));
+        assert!(e.contains("p.hots"), "{e}");
+    }
+}

@@ -1,0 +1,107 @@
+//! One PostgreSQL server: its connection pool, the health checker's own connection, and what
+//! is known about how far it has replayed.
+//!
+//! - [`pool`]: connections for statements, bounded waits.
+//! - [`probe`]: the checker's connection and the WAL positions asked of a server.
+//! - [`execute`]: running a text on a connection, with retries on broken connections for reads.
+//! - [`server_text`]: the server's own text for values without a local text form.
+
+mod execute;
+mod pool;
+mod probe;
+mod server_text;
+
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use deadpool_postgres::Pool;
+use tokio_postgres_rustls::MakeRustlsConnect;
+
+use crate::config::{NodeConfig, Options};
+use crate::lsn::Lsn;
+use crate::metrics::LatencyHistogram;
+
+pub use execute::Retry;
+pub use probe::{insert_lsn, Probed};
+
+pub struct Node {
+    /// `primary`, `replica_0`, …: the key status reports use.
+    name: String,
+    /// Name and address for messages: `replica_0 (10.0.0.2:5432)`. Never a password.
+    label: String,
+    config: NodeConfig,
+    pool: Pool,
+    /// Connects the health checker, as the pool connects (TLS when the config asks for it).
+    tls: MakeRustlsConnect,
+    /// The health checker's own connection, kept apart from the pool so that a busy pool never
+    /// fails a check.
+    checker: tokio::sync::Mutex<Option<tokio_postgres::Client>>,
+    /// How long statements routed here took, connecting included.
+    latency: LatencyHistogram,
+    /// The latest WAL position seen replayed here (replicas; from checks and causal reads).
+    replayed: AtomicU64,
+}
+
+impl Node {
+    pub fn new(name: String, mut config: NodeConfig, options: &Options) -> Node {
+        config.pg.connect_timeout(options.connect_timeout);
+        let tls = config
+            .tls
+            .connector()
+            .expect("TLS settings are checked when the config is read");
+        let pool = pool::build(&config, tls.clone(), options);
+        let label = format!("{name} ({}:{})", config.host, config.port);
+        Node {
+            name,
+            label,
+            config,
+            pool,
+            tls,
+            checker: tokio::sync::Mutex::new(None),
+            latency: LatencyHistogram::default(),
+            replayed: AtomicU64::new(0),
+        }
+    }
+
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    pub fn label(&self) -> &str {
+        &self.label
+    }
+
+    pub fn config(&self) -> &NodeConfig {
+        &self.config
+    }
+
+    /// `host:port`, for events and logs.
+    pub fn address(&self) -> String {
+        format!("{}:{}", self.config.host, self.config.port)
+    }
+
+    pub fn latency(&self) -> &LatencyHistogram {
+        &self.latency
+    }
+
+    pub fn pool_status(&self) -> deadpool_postgres::Status {
+        self.pool.status()
+    }
+
+    /// The latest WAL position this node is known to have replayed (0/0 when unknown).
+    pub fn known_replayed(&self) -> Lsn {
+        Lsn(self.replayed.load(Ordering::Relaxed))
+    }
+
+    pub fn note_replayed(&self, lsn: Option<Lsn>) {
+        if let Some(lsn) = lsn {
+            self.replayed.fetch_max(lsn.0, Ordering::Relaxed);
+        }
+    }
+
+    /// Closes the pool and the checker's connection. Connections checked out close when they
+    /// are returned.
+    pub async fn close(&self) {
+        self.pool.close();
+        self.checker.lock().await.take();
+    }
+}

@@ -1,0 +1,70 @@
+//! The node's connection pool: how it is built, and checking out with a bound on the wait.
+
+use std::time::Duration;
+
+use deadpool_postgres::{Manager, ManagerConfig, Object, Pool, RecyclingMethod, Runtime, Timeouts};
+use tokio_postgres_rustls::MakeRustlsConnect;
+
+use super::Node;
+use crate::config::{NodeConfig, Options};
+use crate::error::CoreError;
+
+/// A pool of `options.max` connections whose waits and connects end at the connect timeout.
+pub(super) fn build(config: &NodeConfig, tls: MakeRustlsConnect, options: &Options) -> Pool {
+    let manager = Manager::from_config(
+        config.pg.clone(),
+        tls,
+        ManagerConfig {
+            recycling_method: RecyclingMethod::Fast,
+        },
+    );
+    Pool::builder(manager)
+        .max_size(options.pool_max)
+        .timeouts(Timeouts {
+            wait: Some(options.connect_timeout),
+            create: Some(options.connect_timeout),
+            recycle: Some(Duration::from_secs(5)),
+        })
+        .runtime(Runtime::Tokio1)
+        .build()
+        .expect("a runtime is set, so building the pool cannot fail")
+}
+
+impl Node {
+    /// A pooled connection, waiting as long as the pool's own limits allow.
+    pub async fn connection(&self) -> Result<Object, CoreError> {
+        self.pool.get().await.map_err(|e| {
+            let wait = self.pool.timeouts().wait.unwrap_or_default();
+            CoreError::from_pool(e, &self.label, wait)
+        })
+    }
+
+    /// A pooled connection, waiting at most `limit` (connecting included).
+    pub async fn connection_within(&self, limit: Option<Duration>) -> Result<Object, CoreError> {
+        match limit {
+            None => self.connection().await,
+            Some(limit) => tokio::time::timeout(limit, self.connection())
+                .await
+                .unwrap_or_else(|_| Err(self.timed_out(limit))),
+        }
+    }
+
+    /// The error for an exchange with this node that outlasted `limit`.
+    pub fn timed_out(&self, limit: Duration) -> CoreError {
+        CoreError::Connection {
+            code: "ETIMEDOUT",
+            node: self.label.clone(),
+            message: format!("no answer within {} ms", limit.as_millis()),
+        }
+    }
+
+    /// Closes connections idle for longer than `idle`, keeping `min` of them.
+    pub fn close_idle(&self, min: usize, idle: Duration) {
+        let mut kept = 0;
+        self.pool.retain(|_, metrics| {
+            let keep = kept < min || metrics.last_used() < idle;
+            kept += usize::from(keep);
+            keep
+        });
+    }
+}

@@ -1,0 +1,89 @@
+//! The health checker's own connection, and the WAL positions asked of a server.
+
+use std::time::{Duration, Instant};
+
+use deadpool_postgres::Object;
+use tokio_postgres::SimpleQueryMessage;
+
+use super::Node;
+use crate::error::CoreError;
+use crate::lsn::Lsn;
+
+/// A probe's first row, each value as the server's text, and how long the exchange took.
+#[derive(Debug, Clone)]
+pub struct Probed {
+    pub row: Vec<Option<String>>,
+    pub elapsed: Duration,
+}
+
+impl Probed {
+    /// Column `i` as text, `None` when absent or NULL.
+    pub fn text(&self, i: usize) -> Option<&str> {
+        self.row.get(i).and_then(|v| v.as_deref())
+    }
+}
+
+impl Node {
+    /// Runs `sql` on the checker's own connection (opened on demand), bounded by `limit`.
+    pub async fn probe(&self, sql: &str, limit: Duration) -> Result<Probed, CoreError> {
+        let started = Instant::now();
+        let attempt = async {
+            let mut checker = self.checker.lock().await;
+            if checker.as_ref().is_none_or(|c| c.is_closed()) {
+                let (client, connection) = self
+                    .config
+                    .pg
+                    .connect(self.tls.clone())
+                    .await
+                    .map_err(|e| CoreError::from_driver(e, &self.label))?;
+                tokio::spawn(connection);
+                *checker = Some(client);
+            }
+            let client = checker.as_ref().expect("connected above");
+            let messages = client
+                .simple_query(sql)
+                .await
+                .map_err(|e| CoreError::from_driver(e, &self.label))?;
+            Ok(Probed {
+                row: first_row(&messages),
+                elapsed: started.elapsed(),
+            })
+        };
+        match tokio::time::timeout(limit, attempt).await {
+            Ok(outcome) => outcome,
+            Err(_) => {
+                // The connection may be stuck mid-exchange: start afresh next time.
+                self.checker.lock().await.take();
+                Err(self.timed_out(limit))
+            }
+        }
+    }
+}
+
+fn first_row(messages: &[SimpleQueryMessage]) -> Vec<Option<String>> {
+    let row = messages.iter().find_map(|m| match m {
+        SimpleQueryMessage::Row(row) => Some(row),
+        _ => None,
+    });
+    row.map_or_else(Vec::new, |row| {
+        (0..row.len())
+            .map(|i| row.get(i).map(str::to_string))
+            .collect()
+    })
+}
+
+/// The server's current WAL insert position: at or past the commit of anything it just ran.
+pub async fn insert_lsn(conn: &Object) -> Result<Option<Lsn>, tokio_postgres::Error> {
+    first_lsn(conn, "SELECT pg_current_wal_insert_lsn()::text").await
+}
+
+/// How far a standby has replayed.
+pub(super) async fn replay_lsn(conn: &Object) -> Result<Option<Lsn>, tokio_postgres::Error> {
+    first_lsn(conn, "SELECT pg_last_wal_replay_lsn()::text").await
+}
+
+async fn first_lsn(conn: &Object, sql: &str) -> Result<Option<Lsn>, tokio_postgres::Error> {
+    let messages = conn.simple_query(sql).await?;
+    let row = first_row(&messages);
+    Ok(row.first().and_then(|v| v.as_deref()?.parse().ok()))
+}

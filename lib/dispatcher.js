@@ -1,0 +1,82 @@
+'use strict'
+// dispatcher: settles submitted queries. The native side delivers finished ones in batches, as a
+// flat `[id, value, id, value, …]` array, through one callback per manager; id 0 carries events.
+
+/** The id that events arrive under: never given to a submission. */
+const EVENT_ID = 0
+const MAX_ID = 0xffffffff
+
+/** The id after `id`: 1 … 2³²−1, wrapping past the top and skipping EVENT_ID. */
+function nextId(id) {
+  return (id % MAX_ID) + 1
+}
+
+class Dispatcher {
+  #pending = new Map()
+  #last = EVENT_ID
+  #drained = null
+
+  /** The native side calls this on the JS thread; it never throws. */
+  onComplete = (batch) => {
+    this.#settle(batch)
+    if (this.#drained !== null && this.#pending.size === 0) {
+      const drained = this.#drained
+      this.#drained = null
+      drained()
+    }
+  }
+
+  /** Receives state-change events (id 0); set from options.logger / options.onEvent (events.js). */
+  onEvent = null
+
+  #settle(batch) {
+    for (let i = 0; i < batch.length; i += 2) {
+      if (batch[i] === EVENT_ID) {
+        this.onEvent?.(batch[i + 1])
+        continue
+      }
+      const entry = this.#pending.get(batch[i])
+      if (entry === undefined) continue
+      this.#pending.delete(batch[i])
+      const value = batch[i + 1]
+      if (value instanceof Error) {
+        entry.reject(value)
+      } else {
+        try {
+          entry.resolve(entry.finish(value))
+        } catch (err) {
+          entry.reject(err)
+        }
+      }
+    }
+  }
+
+  /** Resolves once nothing submitted is still running, or after `timeoutMs`. */
+  drain(timeoutMs) {
+    if (this.#pending.size === 0) return Promise.resolve()
+    return new Promise((resolve) => {
+      const timer = setTimeout(resolve, timeoutMs)
+      this.#drained = () => {
+        clearTimeout(timer)
+        resolve()
+      }
+    })
+  }
+
+  /** Submits through `submit(id)`; the Promise settles with `finish(value)`. */
+  submit(submit, finish) {
+    return new Promise((resolve, reject) => {
+      this.#last = nextId(this.#last)
+      const id = this.#last
+      this.#pending.set(id, { resolve, reject, finish })
+      try {
+        submit(id)
+      } catch (err) {
+        this.#pending.delete(id)
+        reject(err)
+      }
+    })
+  }
+}
+
+module.exports = { Dispatcher, nextId, EVENT_ID }

@@ -1,0 +1,75 @@
+'use strict'
+// errors: every error the JavaScript side creates, with its code and message. The native binding
+// uses the same codes, so one condition carries one code whichever layer finds it.
+
+/** Every `err.code` the manager sets (besides SQLSTATEs and node-style connection codes). */
+const codes = Object.freeze({
+  /** A call got an argument it cannot take (a TypeError). */
+  INVALID_ARG_TYPE: 'ERR_INVALID_ARG_TYPE',
+  /** A config field or option value is invalid (a TypeError, raised by the native side). */
+  CONFIG: 'ERR_RRM_CONFIG',
+  /** An environment variable is missing or malformed (a TypeError). */
+  ENV: 'ERR_RRM_ENV',
+  /** The manager was closed. */
+  CLOSED: 'ERR_RRM_CLOSED',
+  /** A query on a released client, or a second release. */
+  CLIENT_RELEASED: 'ERR_RRM_CLIENT_RELEASED',
+  /** getReadReplicaManager() before initializeReadReplicaManager(). */
+  NOT_INITIALIZED: 'ERR_RRM_NOT_INITIALIZED',
+  /** BEGIN / COMMIT / … through manager.query() (raised by the native side). */
+  TRANSACTION_CONTROL: 'ERR_RRM_TRANSACTION_CONTROL',
+  /** COPY … FROM STDIN / TO STDOUT through query() (a TypeError, raised by the native side). */
+  UNSUPPORTED: 'ERR_RRM_UNSUPPORTED',
+})
+
+const messages = Object.freeze({
+  CLOSED: 'Read replica manager is closed',
+  NOT_INITIALIZED: 'Read replica manager not initialized',
+  RELEASED_QUERY: 'Client has already been released to the pool',
+  // pg-pool's own message, word for word.
+  RELEASED_TWICE: 'Release called on client which has already been released to the pool.',
+})
+
+function withCode(err, code) {
+  err.code = code
+  return err
+}
+
+/** A bad argument: `message` names the call, the argument and what it got (see arguments.js). */
+function argumentError(message) {
+  return withCode(new TypeError(message), codes.INVALID_ARG_TYPE)
+}
+
+/** A bad environment variable: `message` names it and the problem, never a secret it holds. */
+function envError(message) {
+  return withCode(new TypeError(message), codes.ENV)
+}
+
+function closedError() {
+  return withCode(new Error(messages.CLOSED), codes.CLOSED)
+}
+
+function notInitializedError() {
+  return withCode(new Error(messages.NOT_INITIALIZED), codes.NOT_INITIALIZED)
+}
+
+/** client.query() after client.release(). */
+function releasedQueryError() {
+  return withCode(new Error(messages.RELEASED_QUERY), codes.CLIENT_RELEASED)
+}
+
+/** A second client.release(), as pg-pool throws it. */
+function releasedTwiceError() {
+  return withCode(new Error(messages.RELEASED_TWICE), codes.CLIENT_RELEASED)
+}
+
+module.exports = {
+  codes,
+  messages,
+  argumentError,
+  envError,
+  closedError,
+  notInitializedError,
+  releasedQueryError,
+  releasedTwiceError,
+}

@@ -1,0 +1,127 @@
+'use strict'
+// manager: ReadReplicaManager, the object initializeReadReplicaManager() resolves to — routed
+// queries, dedicated clients, read-your-writes sessions, status and metrics, graceful close.
+
+const { readClientKind, readQueryArguments, readSessionArguments, readSql } = require('./arguments')
+const { Client } = require('./client')
+const { closedError } = require('./errors')
+const { toResult } = require('./result')
+const { Sessions } = require('./sessions')
+
+class ReadReplicaManager {
+  #native
+  #dispatcher
+  #sessions
+  #onClose
+  #closed = false
+
+  /**
+   * @param nativeManager the binding's NativeManager, started
+   * @param dispatcher the Dispatcher its results arrive through
+   * @param {{ onClose?: (manager: ReadReplicaManager) => void }} hooks `onClose` is told when
+   *   close() begins (the singleton forgets the manager then)
+   */
+  constructor(nativeManager, dispatcher, { onClose } = {}) {
+    this.#native = nativeManager
+    this.#dispatcher = dispatcher
+    this.#onClose = onClose ?? null
+    // The native side owns the `consistency` option: its parsing, validation and default.
+    this.#sessions = new Sessions(nativeManager.consistency)
+  }
+
+  /**
+   * Runs `fn` in a read-your-writes session: reads in it see every write made in it (and, with
+   * `minLsn`, every write up to that position, e.g. a token from an earlier request).
+   */
+  withSession(fn, options) {
+    let from
+    try {
+      from = readSessionArguments(fn, options)
+    } catch (err) {
+      return Promise.reject(err)
+    }
+    return this.#sessions.run(async () => fn(), from.position)
+  }
+
+  /** Express middleware: each request runs in its own read-your-writes session. */
+  sessionMiddleware() {
+    return (req, res, next) => this.#sessions.run(() => next())
+  }
+
+  /** The WAL position of the current session's last write (a token for `minLsn`), or null. */
+  lastWriteLsn() {
+    return this.#sessions.token()
+  }
+
+  /** Routes `text` (reads to a healthy replica, everything else to the primary) and runs it. */
+  query(text, values, options) {
+    let args
+    try {
+      if (this.#closed) throw closedError()
+      args = readQueryArguments('query', text, values, options)
+    } catch (err) {
+      return Promise.reject(err)
+    }
+    const sessions = this.#sessions
+    const session = sessions.current()
+    const { strong, minLsn } = sessions.forRead(session, args)
+    const track = sessions.tracking(session)
+    return this.#dispatcher.submit(
+      (id) => this.#native.submit(id, args.text, args.values, args.route, strong, minLsn, track),
+      (reply) => {
+        sessions.wrote(session, reply[1])
+        return toResult(reply, args.rowMode)
+      },
+    )
+  }
+
+  /** A dedicated connection: `'read'` from a healthy replica, `'write'` from the primary. */
+  getClient(kind = 'read') {
+    try {
+      if (this.#closed) throw closedError()
+      readClientKind(kind)
+    } catch (err) {
+      return Promise.reject(err)
+    }
+    const dispatcher = this.#dispatcher
+    return dispatcher.submit(
+      (id) => this.#native.submitGetClient(id, kind),
+      (native) => new Client(native, dispatcher, this.#sessions),
+    )
+  }
+
+  /** Where this manager would send `sql`, and why: `{ route: 'replica' | 'primary' | 'reject', reason }`. */
+  classifyQuery(sql) {
+    return this.#native.classify(readSql(sql))
+  }
+
+  /** `{ replica_0: { host, port, database, healthy, lastHealthCheck, failureCount, responseTime }, … }` */
+  getReplicaStatus() {
+    return this.#native.status()
+  }
+
+  /** `{ readQueries, writeQueries, replicaFailovers, healthCheckFailures, replicaCount, replicaStatus, … }` */
+  getMetrics() {
+    return this.#native.metrics()
+  }
+
+  /** Every metric in Prometheus's text exposition format (for a /metrics endpoint). */
+  getPrometheusMetrics() {
+    return this.#native.prometheus()
+  }
+
+  /**
+   * Shuts down gracefully: takes no new work (later calls reject), waits up to `timeoutMs`
+   * (default 10 s) for queries in flight, then stops the health checks and closes every pooled
+   * connection. Clients still checked out close their connections when released.
+   */
+  async close(timeoutMs = 10_000) {
+    if (this.#closed) return
+    this.#closed = true
+    this.#onClose?.(this)
+    await this.#dispatcher.drain(timeoutMs)
+    await this.#native.close()
+  }
+}
+
+module.exports = { ReadReplicaManager }
