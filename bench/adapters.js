@@ -49,7 +49,15 @@ const adapters = {
     const postgres = require('postgres')
     const { primary, replicas } = settings()
     const open = (c) =>
-      postgres({ host: c.host, port: c.port, database: c.database, username: c.user, password: c.password, max: poolSize, onnotice: () => {} })
+      postgres({
+        host: c.host,
+        port: c.port,
+        database: c.database,
+        username: c.user,
+        password: c.password,
+        max: poolSize,
+        onnotice: () => {},
+      })
     const primarySql = open(primary)
     const replicaSqls = replicas.map(open)
     const pick = roundRobin(replicaSqls)

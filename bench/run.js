@@ -13,7 +13,7 @@ const fs = require('node:fs')
 const os = require('node:os')
 const path = require('node:path')
 const pg = require('pg')
-const { ensureCluster, clusterEnv } = require('../scripts/cluster.js')
+const { ensureCluster } = require('../scripts/cluster.js')
 const { settings } = require('./adapters')
 const { workloads, prepare, ROWS } = require('./workloads')
 
@@ -46,7 +46,26 @@ function pgbench(clients) {
   const r = replicas[0]
   const out = execFileSync(
     path.join(bindir, 'pgbench'),
-    ['-n', '-M', 'prepared', '-c', String(clients), '-j', '2', '-T', String(Math.max(2, Math.round(MS / 1000))), '-f', script, '-h', r.host, '-p', String(r.port), '-U', r.user, r.database],
+    [
+      '-n',
+      '-M',
+      'prepared',
+      '-c',
+      String(clients),
+      '-j',
+      '2',
+      '-T',
+      String(Math.max(2, Math.round(MS / 1000))),
+      '-f',
+      script,
+      '-h',
+      r.host,
+      '-p',
+      String(r.port),
+      '-U',
+      r.user,
+      r.database,
+    ],
     { encoding: 'utf8', env: { ...process.env, PGPASSWORD: r.password }, stdio: ['ignore', 'pipe', 'ignore'] },
   )
   return Number(/tps = ([\d.]+)/.exec(out)?.[1] ?? NaN)
@@ -58,11 +77,18 @@ async function main() {
   const { primary } = settings()
   await prepare(pg, primary)
   // Replicas must have the table before reads start.
-  execFileSync(process.execPath, ['-e', `
+  execFileSync(
+    process.execPath,
+    [
+      '-e',
+      `
     const pg = require('pg'); const r = ${JSON.stringify(settings().replicas)};
     (async () => { for (const c of r) { for (;;) { const x = new pg.Client(c); await x.connect();
       const { rows } = await x.query("SELECT (SELECT count(*) FROM pg_class WHERE relname = 'bench_items') > 0 AND (SELECT count(*) FROM bench_items) = ${ROWS} AS n").catch(() => ({ rows: [{ n: false }] }));
-      await x.end(); if (rows[0].n) break; await new Promise((s) => setTimeout(s, 100)) } } })()`], { cwd: root })
+      await x.end(); if (rows[0].n) break; await new Promise((s) => setTimeout(s, 100)) } } })()`,
+    ],
+    { cwd: root },
+  )
 
   const results = {} // workload → adapter → [result per round]
   for (let round = 0; round < ROUNDS; round++) {
@@ -72,15 +98,21 @@ async function main() {
       const order = adapters.map((_, i) => adapters[(i + round) % adapters.length])
       for (const adapter of order) {
         const r = measure(adapter, workload)
-        ;((results[workload] ??= {})[adapter] ??= []).push(r)
-        process.stderr.write(`round ${round + 1}/${ROUNDS} ${workload.padEnd(16)} ${adapter.padEnd(10)} ${r.qps.toFixed(0).padStart(7)} q/s\n`)
+        results[workload] ??= {}
+        results[workload][adapter] ??= []
+        results[workload][adapter].push(r)
+        process.stderr.write(
+          `round ${round + 1}/${ROUNDS} ${workload.padEnd(16)} ${adapter.padEnd(10)} ${r.qps.toFixed(0).padStart(7)} q/s\n`,
+        )
       }
     }
   }
   const pgbenchTps = chosen.filter((w) => w.startsWith('point read')).map((w) => [w, pgbench(workloads[w].inflight)])
 
   const lines = []
-  lines.push(`| workload | adapter | queries/s | p50 ms | p99 ms | CPU µs/query | peak RSS MB | × pg (median of rounds) |`)
+  lines.push(
+    `| workload | adapter | queries/s | p50 ms | p99 ms | CPU µs/query | peak RSS MB | × pg (median of rounds) |`,
+  )
   lines.push(`|---|---|---:|---:|---:|---:|---:|---:|`)
   for (const workload of chosen) {
     for (const adapter of Object.keys(results[workload])) {
@@ -95,7 +127,9 @@ async function main() {
   }
   const table = lines.join('\n')
   console.log(`\n${table}\n`)
-  console.log(`${ROUNDS} rounds × ${MS} ms per measurement, pool size 16 per server, ${os.cpus().length} cores, Node ${process.version}`)
+  console.log(
+    `${ROUNDS} rounds × ${MS} ms per measurement, pool size 16 per server, ${os.cpus().length} cores, Node ${process.version}`,
+  )
   if (process.env.BENCH_WRITE === '1') {
     const date = new Date().toISOString().slice(0, 10)
     const md = `# Benchmark results\n\n${date}, this project's machine (${os.cpus().length} cores, ${os.cpus()[0].model}), Node ${process.version}, PostgreSQL primary + 2 streaming replicas on localhost (scripts/cluster.sh), ${ROUNDS} rounds × ${MS} ms per measurement, pool size 16 per server. Produced by \`BENCH_WRITE=1 npm run bench\`.\n\n${table}\n`

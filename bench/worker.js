@@ -47,7 +47,7 @@ async function main() {
     peakRssMb: process.resourceUsage().maxRSS / 1024,
   }
   await db.close()
-  process.stdout.write(JSON.stringify(result) + '\n')
+  process.stdout.write(`${JSON.stringify(result)}\n`)
 }
 
 main().catch((err) => {

@@ -9,13 +9,19 @@ const rangeStart = (width) => 1 + Math.floor(Math.random() * (ROWS - width))
 const RANGE = 'SELECT i4, i8, t, f8, ts, b FROM bench_items WHERE id >= $1 AND id < $1 + $2'
 
 const workloads = {
-  'point read x1': { inflight: 1, run: (db) => db.read('SELECT id, i4, t FROM bench_items WHERE id = $1', [randomId()]) },
+  'point read x1': {
+    inflight: 1,
+    run: (db) => db.read('SELECT id, i4, t FROM bench_items WHERE id = $1', [randomId()]),
+  },
   'point read x16': {
     inflight: 16,
     sessions: true,
     run: (db) => db.read('SELECT id, i4, t FROM bench_items WHERE id = $1', [randomId()]),
   },
-  'point read x64': { inflight: 64, run: (db) => db.read('SELECT id, i4, t FROM bench_items WHERE id = $1', [randomId()]) },
+  'point read x64': {
+    inflight: 64,
+    run: (db) => db.read('SELECT id, i4, t FROM bench_items WHERE id = $1', [randomId()]),
+  },
   '1,000 rows x 6': { inflight: 4, run: (db) => db.read(RANGE, [rangeStart(1000), 1000]) },
   '10,000 rows x 6': { inflight: 2, run: (db) => db.read(RANGE, [rangeStart(10_000), 10_000]) },
   'insert x16': {
@@ -39,10 +45,11 @@ async function prepare(pg, primary) {
   const client = new pg.Client(primary)
   await client.connect()
   try {
-    const { rows } = await client.query(
-      "SELECT to_regclass('bench_items') IS NOT NULL AND (SELECT count(*) FROM bench_items) = $1 AS ready",
-      [ROWS],
-    ).catch(() => ({ rows: [{ ready: false }] }))
+    const { rows } = await client
+      .query("SELECT to_regclass('bench_items') IS NOT NULL AND (SELECT count(*) FROM bench_items) = $1 AS ready", [
+        ROWS,
+      ])
+      .catch(() => ({ rows: [{ ready: false }] }))
     if (!rows[0].ready) {
       await client.query('DROP TABLE IF EXISTS bench_items')
       await client.query(`CREATE TABLE bench_items (id int PRIMARY KEY, i4 int NOT NULL, i8 bigint NOT NULL,

@@ -1,7 +1,7 @@
 'use strict'
 // `npm run demo`: starts a local primary + 2 streaming replicas, then the example Express app
-// with the guide's DB_* variables, prints its URL and a sample /health/replicas response, and
-// on Ctrl-C stops the app and the cluster.
+// with the guide's DB_* variables (docs/guide.md), prints its URL and a sample /health/replicas
+// response, and on Ctrl-C stops the app and the cluster.
 
 const { spawn } = require('node:child_process')
 const path = require('node:path')

@@ -1,19 +1,21 @@
-// The guide's Express backend: initializes the manager from the guide's environment variables
-// exactly as the guide does, and serves its /health/replicas route plus a read and a write route.
+// The guide's Express backend (docs/guide.md): initializes the manager from the guide's
+// environment variables exactly as the guide does, and serves its /health/replicas route plus a
+// read and a write route.
 //
 //   DB_HOST=… DB_PORT=… DB_NAME=… DB_USER=… DB_PASSWORD=… DB_REPLICAS='[…]' node server.mjs
 //
 // `npm run demo` starts a local primary + 2 replicas and runs this with their settings.
 import express from 'express'
 import {
-  initializeReadReplicaManager,
-  getReadReplicaManager,
   closeReadReplicaManager,
+  getReadReplicaManager,
   healthCheckHandler,
+  initializeReadReplicaManager,
   metricsHandler,
 } from 'read-replica-manager'
 
 // --- from the guide: Initialize Read Replica Manager ---
+// biome-ignore format: the guide's sample (docs/guide.md), verbatim
 const primaryConfig = {
   host: process.env.DB_HOST,
   port: parseInt(process.env.DB_PORT),
@@ -22,21 +24,22 @@ const primaryConfig = {
   password: process.env.DB_PASSWORD,
 };
 
+// biome-ignore format: the guide's sample (docs/guide.md), verbatim
 const replicaConfigs = process.env.DB_REPLICAS
   ? JSON.parse(process.env.DB_REPLICAS)
   : [];
 
+// biome-ignore format: the guide's sample (docs/guide.md), verbatim
 const replicaManager = await initializeReadReplicaManager(primaryConfig, replicaConfigs);
 // --- end of the guide's sample ---
 
-await replicaManager.query(
-  'CREATE TABLE IF NOT EXISTS users (id serial PRIMARY KEY, name text)',
-)
+await replicaManager.query('CREATE TABLE IF NOT EXISTS users (id serial PRIMARY KEY, name text)')
 
 const app = express()
 app.use(express.json())
 
 // --- from the guide: Health Check Endpoint ---
+// biome-ignore format: the guide's sample (docs/guide.md), verbatim
 app.get('/health/replicas', (req, res) => {
   const manager = getReadReplicaManager();
   const status = manager.getReplicaStatus();
@@ -58,10 +61,9 @@ app.get('/metrics', metricsHandler())
 // A read: routed to a replica. `served_by` shows which server answered.
 app.get('/users/:id', async (req, res) => {
   const manager = getReadReplicaManager()
-  const result = await manager.query(
-    'SELECT id, name, inet_server_port() AS served_by FROM users WHERE id = $1',
-    [req.params.id],
-  )
+  const result = await manager.query('SELECT id, name, inet_server_port() AS served_by FROM users WHERE id = $1', [
+    req.params.id,
+  ])
   if (result.rowCount === 0) return res.status(404).json({ error: 'not found' })
   res.json(result.rows[0])
 })
