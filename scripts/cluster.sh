@@ -30,24 +30,9 @@ db_password="rrm_local_password"
 
 die() { echo "cluster: $*" >&2; exit 1; }
 
-bindir() {
-  if [ -n "${PG_BINDIR:-}" ]; then echo "$PG_BINDIR"; return; fi
-  if command -v pg_config >/dev/null 2>&1 && [ -x "$(pg_config --bindir)/pg_ctl" ]; then
-    pg_config --bindir; return
-  fi
-  local d
-  for d in /usr/lib/postgresql/*/bin /usr/local/pgsql/bin; do
-    [ -x "$d/pg_ctl" ] && { echo "$d"; return; }
-  done
-  die "PostgreSQL server binaries not found: install them or set PG_BINDIR"
-}
-BIN="$(bindir)"
-
-# Run a server binary as the postgres user when we are root (initdb refuses root).
-# From /, since the caller's folder may be closed to the postgres user (every path is absolute).
-as_pg() {
-  if [ "$(id -u)" = 0 ]; then (cd / && runuser -u postgres -- "$@"); else "$@"; fi
-}
+# shellcheck source=scripts/pg-common.sh
+source "$here/scripts/pg-common.sh"
+BIN="$(bindir)" || die "PostgreSQL server binaries not found: install them or set PG_BINDIR"
 
 data_root() {
   if [ -n "${RRM_CLUSTER_DIR:-}" ]; then echo "$RRM_CLUSTER_DIR"; return; fi
@@ -56,7 +41,7 @@ data_root() {
     cat "$state_dir/data-dir"; return
   fi
   local d
-  if [ "$(id -u)" = 0 ]; then d="$(mktemp -d /tmp/rrm-cluster.XXXXXX)"; else d="$state_dir/data"; fi
+  if is_root; then d="$(mktemp -d /tmp/rrm-cluster.XXXXXX)"; else d="$state_dir/data"; fi
   echo "$d" > "$state_dir/data-dir"
   echo "$d"
 }
@@ -120,7 +105,7 @@ init_replica() {
 cmd_start() {
   local count="${1:-2}" i
   [[ "$count" =~ ^[0-9]+$ ]] || die "replica count must be a number, got '$count'"
-  if [ "$(id -u)" = 0 ]; then chown postgres: "$ROOT"; chmod 700 "$ROOT"; fi
+  if is_root; then chown postgres: "$ROOT"; chmod 700 "$ROOT"; fi
   [ -d "$(node_dir primary)" ] || init_primary
   pg_start primary
   for ((i = 0; i < count; i++)); do
