@@ -66,20 +66,25 @@ export interface ManagerOptions {
   onEvent?: (event: ManagerEvent) => void
 }
 
-/** A state change: a replica ejected or back, a failover, lag, a promotion, the primary lost or back. */
+/**
+ * A state change: a member out of or back in the read rotation, a failover, lag, a promotion or
+ * demotion, a new primary, no primary, split brain.
+ */
 export interface ManagerEvent {
   type:
     | 'replica-unhealthy'
     | 'replica-recovered'
     | 'replica-lagging'
     | 'replica-caught-up'
-    | 'replica-promoted'
+    | 'member-promoted'
+    | 'member-demoted'
     | 'failover'
     | 'primary-unreachable'
     | 'primary-reachable'
-    | 'primary-in-recovery'
+    | 'primary-changed'
+    | 'split-brain'
   level: 'info' | 'warn' | 'error'
-  /** `primary`, `replica_0`, … */
+  /** The member, named by the config it came in: `primary`, `replica_0`, … */
   node: string
   /** host:port */
   address: string
@@ -155,16 +160,20 @@ export interface QueryResult<R = any> {
 /**
  * The `code` of an error the manager itself raises (README, "Errors"):
  * - `ERR_INVALID_ARG_TYPE` (TypeError): a call's argument is invalid;
+ * - `ERR_INVALID_ARG_VALUE` (TypeError): query text or values the protocol cannot carry (a NUL byte);
  * - `ERR_RRM_CONFIG` (TypeError): a config field or option value is invalid;
  * - `ERR_RRM_ENV` (TypeError): an environment variable is missing or malformed;
  * - `ERR_RRM_CLOSED`: the manager is closed;
  * - `ERR_RRM_CLIENT_RELEASED`: a query on a released client, or a second `release()`;
  * - `ERR_RRM_NOT_INITIALIZED`: `getReadReplicaManager()` before initialization;
  * - `ERR_RRM_TRANSACTION_CONTROL`: BEGIN / COMMIT / … through `manager.query()`;
- * - `ERR_RRM_UNSUPPORTED` (TypeError): COPY … FROM STDIN / TO STDOUT through `query()`.
+ * - `ERR_RRM_UNSUPPORTED` (TypeError): COPY … FROM STDIN / TO STDOUT through `query()`;
+ * - `ERR_RRM_NO_PRIMARY`: no member was primary for the whole of `connectionTimeoutMillis`;
+ * - `ERR_RRM_OUTCOME_UNKNOWN`: a write's connection broke after it was sent (not run again).
  */
 export type ManagerErrorCode =
   | 'ERR_INVALID_ARG_TYPE'
+  | 'ERR_INVALID_ARG_VALUE'
   | 'ERR_RRM_CONFIG'
   | 'ERR_RRM_ENV'
   | 'ERR_RRM_CLOSED'
@@ -172,6 +181,8 @@ export type ManagerErrorCode =
   | 'ERR_RRM_NOT_INITIALIZED'
   | 'ERR_RRM_TRANSACTION_CONTROL'
   | 'ERR_RRM_UNSUPPORTED'
+  | 'ERR_RRM_NO_PRIMARY'
+  | 'ERR_RRM_OUTCOME_UNKNOWN'
 
 /** An error the manager itself raises (as opposed to a server's or a connection's). */
 export interface ManagerError extends Error {
@@ -210,8 +221,10 @@ export interface ReplicaStatus {
   failureCount: number
   /** Milliseconds the last passing check took; null before one passed. */
   responseTime: number | null
-  /** What the last passing check found: 'primary' means the replica was promoted. */
+  /** What the last passing check found: 'primary' for a promoted member (it takes the writes). */
   role: 'replica' | 'primary' | null
+  /** Claims to be primary but another member won (split brain): serves nothing. */
+  fenced: boolean
   replicationLagBytes: number | null
   replicationLagMs: number | null
   /** Behind by more than maxReplicationLagMs / maxReplicationLagBytes. */
@@ -220,15 +233,18 @@ export interface ReplicaStatus {
   eligible: boolean
 }
 
+/** The member that takes the writes now; every field null (and `reachable` false) while none does. */
 export interface PrimaryStatus {
-  host: string
-  port: number
-  database: string
-  /** null before the first check. */
-  reachable: boolean | null
-  /** 'replica' means the configured primary is a standby. */
-  role: 'replica' | 'primary' | null
+  /** `primary`, `replica_0`, …: the config it came in. */
+  name: string | null
+  host: string | null
+  port: number | null
+  database: string | null
+  reachable: boolean
+  role: 'primary' | null
   lastHealthCheck: string | null
+  /** The timeline it writes on. */
+  timeline: number | null
 }
 
 export interface Metrics {
@@ -240,6 +256,8 @@ export interface Metrics {
   replicaStatus: Record<string, ReplicaStatus>
   /** Reads a replica refused as writes (SQLSTATE 25006), then run on the primary. */
   misroutedReads: number
+  /** Times another member became the primary (switchover, failover). */
+  primaryChanges: number
   /** Reads sent to the primary for consistency (no replica had replayed the session's writes in time, or 'strong'). */
   consistencyPrimaryReads: number
   /** Reads that asked a replica for its replay position (and waited if it was behind). */

@@ -235,29 +235,78 @@ test('all replicas down: reads go to the primary as failovers, and move back whe
   await closeReadReplicaManager()
 })
 
-test('roles: a configured primary that is a standby is reported, and writes to it fail clearly', {
+test('roles: with every member a standby, reads go on and writes wait for a primary, then fail clearly', {
   timeout: 30_000,
 }, async () => {
   const standbyAsPrimary = { ...primaryConfig, port: PORT0 }
-  const manager = await initializeReadReplicaManager(standbyAsPrimary, [replicaConfigs[1]])
+  const events = []
+  const manager = await initializeReadReplicaManager(standbyAsPrimary, [replicaConfigs[1]], {
+    connectionTimeoutMillis: 1000,
+    onEvent: (e) => events.push(e),
+  })
   try {
-    assert.equal(manager.getMetrics().primary.role, 'replica')
-    assert.equal(manager.getReplicaStatus().replica_0.role, 'replica')
+    const metrics = manager.getMetrics()
+    assert.deepEqual(metrics.primary, {
+      name: null,
+      host: null,
+      port: null,
+      database: null,
+      reachable: false,
+      role: null,
+      lastHealthCheck: null,
+      timeline: null,
+    })
+    // The member configured as primary is a standby: it serves reads like the replica.
+    const status = manager.getReplicaStatus()
+    assert.deepEqual(
+      Object.entries(status).map(([key, s]) => [key, s.role, s.eligible]),
+      [
+        ['primary', 'replica', true],
+        ['replica_0', 'replica', true],
+      ],
+    )
+    assert.ok(events.some((e) => e.type === 'primary-unreachable'))
+    const served = new Set()
+    for (let i = 0; i < 10; i++) served.add(await servedBy(manager))
+    assert.deepEqual([...served].sort(), [PORT0, PORT1].sort())
     const err = await manager.query('CREATE TABLE rrm_never (a int)').catch((e) => e)
-    assert.equal(err.code, '25006')
-    assert.match(err.message, /configured primary primary \(127\.0\.0\.1:\d+\) is a standby/)
+    assert.equal(err.code, 'ERR_RRM_NO_PRIMARY')
+    assert.match(err.message, /no member was primary for \d+ ms/)
+    assert.match(err.message, /primary \(127\.0\.0\.1:\d+\): standby; replica_0 \(127\.0\.0\.1:\d+\): standby/)
+    assert.equal(manager.getMetrics().replicaFailovers, 0, 'waiting for a primary is no failover')
   } finally {
     await closeReadReplicaManager()
   }
 })
 
-test('roles: a promoted replica is flagged and leaves the read rotation', { timeout: 90_000 }, async () => {
-  const manager = await initializeReadReplicaManager(primaryConfig, replicaConfigs, { healthCheckInterval: 200 })
+test('roles: split brain (a replica promoted while the primary runs) — the higher timeline takes the writes, the other serves nothing', {
+  timeout: 90_000,
+}, async () => {
+  const events = []
+  const manager = await initializeReadReplicaManager(primaryConfig, replicaConfigs, {
+    healthCheckInterval: 200,
+    onEvent: (e) => events.push(e),
+  })
   try {
     cluster('promote-node', 'replica_1')
-    await waitFor('replica_1 seen as promoted', () => manager.getReplicaStatus().replica_1.role === 'primary')
-    const status = manager.getReplicaStatus().replica_1
-    assert.equal(status.eligible, false)
+    await waitFor('replica_1 elected on its new timeline', () => manager.getMetrics().primary.name === 'replica_1')
+    const metrics = manager.getMetrics()
+    assert.equal(metrics.primary.port, PORT1)
+    assert.ok(metrics.primary.timeline >= 2)
+    const status = manager.getReplicaStatus()
+    assert.equal(status.replica_1.role, 'primary')
+    assert.equal(status.replica_1.eligible, false)
+    assert.equal(status.primary.role, 'primary', 'the old primary still says it is one')
+    assert.equal(status.primary.fenced, true)
+    assert.equal(status.primary.eligible, false)
+    assert.ok(
+      events.some((e) => e.type === 'split-brain' && /timeline/.test(e.message)),
+      JSON.stringify(events),
+    )
+    assert.ok(events.some((e) => e.type === 'primary-changed'))
+    // Writes go to the promoted member; reads to the one standby left, never to a primary.
+    const { rows } = await manager.query("SELECT current_setting('port')::int AS port", [], { route: 'primary' })
+    assert.equal(rows[0].port, PORT1)
     for (let i = 0; i < 10; i++) assert.equal(await servedBy(manager), PORT0)
   } finally {
     await closeReadReplicaManager()

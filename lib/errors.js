@@ -6,6 +6,8 @@
 const codes = Object.freeze({
   /** A call got an argument it cannot take (a TypeError). */
   INVALID_ARG_TYPE: 'ERR_INVALID_ARG_TYPE',
+  /** Query text or values the protocol cannot carry, e.g. a NUL byte (a TypeError, raised by the native side). */
+  INVALID_ARG_VALUE: 'ERR_INVALID_ARG_VALUE',
   /** A config field or option value is invalid (a TypeError, raised by the native side). */
   CONFIG: 'ERR_RRM_CONFIG',
   /** An environment variable is missing or malformed (a TypeError). */
@@ -20,6 +22,10 @@ const codes = Object.freeze({
   TRANSACTION_CONTROL: 'ERR_RRM_TRANSACTION_CONTROL',
   /** COPY … FROM STDIN / TO STDOUT through query() (a TypeError, raised by the native side). */
   UNSUPPORTED: 'ERR_RRM_UNSUPPORTED',
+  /** No member was primary for the whole of connectionTimeoutMillis (raised by the native side). */
+  NO_PRIMARY: 'ERR_RRM_NO_PRIMARY',
+  /** A write's connection broke after it was sent: it may or may not have run (native side). */
+  OUTCOME_UNKNOWN: 'ERR_RRM_OUTCOME_UNKNOWN',
 })
 
 const messages = Object.freeze({

@@ -10,6 +10,7 @@ const errors = require('../../lib/errors.js')
 test('the codes are the table of the README ("Errors")', () => {
   assert.deepEqual(errors.codes, {
     INVALID_ARG_TYPE: 'ERR_INVALID_ARG_TYPE',
+    INVALID_ARG_VALUE: 'ERR_INVALID_ARG_VALUE',
     CONFIG: 'ERR_RRM_CONFIG',
     ENV: 'ERR_RRM_ENV',
     CLOSED: 'ERR_RRM_CLOSED',
@@ -17,6 +18,8 @@ test('the codes are the table of the README ("Errors")', () => {
     NOT_INITIALIZED: 'ERR_RRM_NOT_INITIALIZED',
     TRANSACTION_CONTROL: 'ERR_RRM_TRANSACTION_CONTROL',
     UNSUPPORTED: 'ERR_RRM_UNSUPPORTED',
+    NO_PRIMARY: 'ERR_RRM_NO_PRIMARY',
+    OUTCOME_UNKNOWN: 'ERR_RRM_OUTCOME_UNKNOWN',
   })
   assert.ok(Object.isFrozen(errors.codes))
   const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8')

@@ -1,4 +1,4 @@
-//! Picks the replica for the next read: round-robin over the replicas that are eligible.
+//! Picks the member for the next read: round-robin over the members that are eligible.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 
@@ -9,17 +9,18 @@ pub struct RoundRobin {
 }
 
 impl RoundRobin {
-    /// The next eligible index among `count`, starting after the previous pick; `None` when no
-    /// index is eligible. Unhealthy replicas are skipped without shifting the rotation of the
-    /// others more than needed.
+    /// The next of the eligible indexes among `count`, in turn; `None` when none is eligible.
+    /// Each eligible index gets an equal share however many are skipped (the primary is always
+    /// among the members, and never a reader).
     pub fn pick(&self, count: usize, eligible: impl Fn(usize) -> bool) -> Option<usize> {
-        if count == 0 {
+        let eligible_count = (0..count).filter(|&i| eligible(i)).count();
+        if eligible_count == 0 {
             return None;
         }
-        let start = self.next.fetch_add(1, Ordering::Relaxed);
-        (0..count)
-            .map(|offset| (start + offset) % count)
-            .find(|&i| eligible(i))
+        let turn = self.next.fetch_add(1, Ordering::Relaxed) % eligible_count;
+        // Eligibility may change between the two passes: then take the first still eligible.
+        let mut candidates = (0..count).filter(|&i| eligible(i));
+        candidates.clone().nth(turn).or_else(|| candidates.next())
     }
 }
 
@@ -35,9 +36,20 @@ mod tests {
         assert_eq!(picks, vec![0, 1, 2, 0, 1, 2]);
     }
 
-    /// Ineligible replicas are never picked and the rest share the load evenly.
+    /// Ineligible members are never picked and the rest share the load exactly evenly, wherever
+    /// the ineligible ones stand.
     #[test]
     fn skips_ineligible() {
+        for skipped in 0..3 {
+            let rr = RoundRobin::default();
+            let mut counts = [0; 3];
+            for _ in 0..300 {
+                counts[rr.pick(3, |i| i != skipped).unwrap()] += 1;
+            }
+            let mut expected = [150; 3];
+            expected[skipped] = 0;
+            assert_eq!(counts, expected, "member {skipped} skipped");
+        }
         let rr = RoundRobin::default();
         let mut counts = [0; 3];
         for _ in 0..300 {

@@ -1,7 +1,8 @@
-//! Background work: a health loop per node and the idle-connection reaper.
+//! Background work: a health loop per member, role refreshes, and the idle-connection reaper.
 //!
-//! Tasks hold only a `Weak` reference to the cluster, so a manager that is dropped without
-//! `close()` still stops them.
+//! Every member is asked the same probe, whatever config it came in: its role, WAL position,
+//! replay age and (as a primary) timeline. Tasks hold only a `Weak` reference to the cluster, so
+//! a manager dropped without `close()` still stops them.
 
 use std::sync::{Arc, Weak};
 use std::time::Duration;
@@ -9,36 +10,34 @@ use std::time::Duration;
 use futures_util::future::join_all;
 
 use crate::cluster::Cluster;
-use crate::error::CoreError;
-use crate::health::{Observation, PrimaryObservation, ReplicaCheck};
+use crate::health::{Check, Observation};
 use crate::lsn::Lsn;
 use crate::node::Probed;
 
-/// Runs the first health check of every node (all at once, bounded by the check timeout), then
-/// starts the background tasks. The pools' minimum connections open in the background, so that
-/// a node that is slow to connect never holds up initialization.
+/// Runs the first health check of every member (all at once, bounded by the check timeout),
+/// then starts the background tasks. The pools' minimum connections open in the background, so
+/// that a member that is slow to connect never holds up initialization.
 pub async fn start(cluster: &Arc<Cluster>) {
     check_all(cluster).await;
+    if cluster.writer().is_none() {
+        cluster.no_primary_event(None, "");
+    }
     let weak = Arc::downgrade(cluster);
     let warm = tokio::spawn(async move {
         if let Some(c) = weak.upgrade() {
             warm_pools(&c).await;
         }
     });
-    let mut tasks = vec![
-        warm,
-        tokio::spawn(idle_reaper(Arc::downgrade(cluster))),
-        tokio::spawn(node_loop(Arc::downgrade(cluster), None)),
-    ];
-    for i in 0..cluster.replicas().len() {
-        tasks.push(tokio::spawn(node_loop(Arc::downgrade(cluster), Some(i))));
+    let mut tasks = vec![warm, tokio::spawn(idle_reaper(Arc::downgrade(cluster)))];
+    for i in 0..cluster.members().len() {
+        tasks.push(tokio::spawn(member_loop(Arc::downgrade(cluster), i)));
     }
     cluster.adopt_tasks(tasks);
 }
 
-/// The health loop of one node (`None` for the primary). Each node has its own, so a slow or
-/// hung node delays no other node's checks.
-async fn node_loop(cluster: Weak<Cluster>, replica: Option<usize>) {
+/// The health loop of member `i`. Each member has its own, so a slow or hung member delays no
+/// other member's checks.
+async fn member_loop(cluster: Weak<Cluster>, i: usize) {
     let Some(interval) = cluster.upgrade().map(|c| c.options().health_check_interval) else {
         return;
     };
@@ -47,87 +46,49 @@ async fn node_loop(cluster: Weak<Cluster>, replica: Option<usize>) {
         let Some(c) = cluster.upgrade().filter(|c| !c.is_closed()) else {
             return;
         };
-        match replica {
-            None => check_primary(&c).await,
-            Some(i) => check_replica(&c, i).await,
+        check_member(&c, i).await;
+    }
+}
+
+/// What every member is asked: whether it is in recovery, its WAL position (replayed, or
+/// current on a primary), how long ago it replayed its last transaction, and a primary's
+/// timeline (the first eight hex digits of its current WAL file's name).
+const PROBE: &str = "SELECT pg_is_in_recovery(), \
+     CASE WHEN pg_is_in_recovery() THEN pg_last_wal_replay_lsn() ELSE pg_current_wal_lsn() END::text, \
+     (EXTRACT(EPOCH FROM clock_timestamp() - pg_last_xact_replay_timestamp()) * 1000)::int8, \
+     CASE WHEN pg_is_in_recovery() THEN NULL \
+     ELSE ('x' || substr(pg_walfile_name(pg_current_wal_lsn()), 1, 8))::bit(32)::int END";
+
+/// Checks every member at once, each bounded by the check timeout and recorded as soon as it
+/// answers.
+pub async fn check_all(cluster: &Cluster) {
+    join_all((0..cluster.members().len()).map(|i| check_member(cluster, i))).await;
+}
+
+/// Checks member `i` now and records what it said. Lag is measured against the primary's WAL
+/// position from its latest check.
+pub async fn check_member(cluster: &Cluster, i: usize) {
+    let limit = cluster.options().health_check_timeout;
+    let node = cluster.members()[i].node();
+    let outcome = node.probe(PROBE, limit).await;
+    if let Ok(probed) = &outcome {
+        if probed.text(0) == Some("t") {
+            node.note_replayed(probed.text(1).and_then(|v| v.parse().ok()));
         }
     }
-}
-
-/// What the primary is asked: whether it is a standby, and its WAL position.
-const PRIMARY_PROBE: &str = "SELECT pg_is_in_recovery(), \
-     CASE WHEN pg_is_in_recovery() THEN NULL ELSE pg_current_wal_lsn()::text END";
-
-/// What each replica is asked: whether it is still a standby, how far it has replayed, and how
-/// long ago it replayed its last transaction.
-const REPLICA_PROBE: &str = "SELECT pg_is_in_recovery(), pg_last_wal_replay_lsn()::text, \
-     (EXTRACT(EPOCH FROM clock_timestamp() - pg_last_xact_replay_timestamp()) * 1000)::int8";
-
-/// Checks every node at once: the primary first in spirit (its WAL position is the reference
-/// for lag), but concurrently in fact, each bounded by the check timeout.
-pub async fn check_all(cluster: &Cluster) {
-    let limit = cluster.options().health_check_timeout;
-    let replicas = join_all(
-        cluster
-            .replicas()
-            .iter()
-            .map(|r| r.node().probe(REPLICA_PROBE, limit)),
-    );
-    let (primary, replicas) = tokio::join!(cluster.primary().probe(PRIMARY_PROBE, limit), replicas);
-    let primary_lsn = cluster.record_primary_check(primary.map(|p| observe_primary(&p)));
-    for (i, outcome) in replicas.into_iter().enumerate() {
-        record_replica(cluster, i, outcome, primary_lsn);
-    }
-}
-
-async fn check_primary(cluster: &Cluster) {
-    let limit = cluster.options().health_check_timeout;
-    let outcome = cluster.primary().probe(PRIMARY_PROBE, limit).await;
-    cluster.record_primary_check(outcome.map(|p| observe_primary(&p)));
-}
-
-/// Lag is measured against the primary's WAL position from its latest check.
-async fn check_replica(cluster: &Cluster, i: usize) {
-    let limit = cluster.options().health_check_timeout;
-    let outcome = cluster.replicas()[i]
-        .node()
-        .probe(REPLICA_PROBE, limit)
-        .await;
-    record_replica(cluster, i, outcome, cluster.primary_wal_lsn());
-}
-
-/// Records a replica probe: its replay position for causal reads, its health and lag.
-fn record_replica(
-    cluster: &Cluster,
-    i: usize,
-    outcome: Result<Probed, CoreError>,
-    primary_lsn: Option<Lsn>,
-) {
-    if let Ok(probed) = &outcome {
-        let replayed = probed.text(1).and_then(|v| v.parse().ok());
-        cluster.replicas()[i].node().note_replayed(replayed);
-    }
-    let observed = outcome.map(|p| ReplicaCheck {
+    let observed = outcome.map(|p| Check {
         response_time: p.elapsed,
-        seen: observe(&p, primary_lsn),
+        seen: observe(&p, cluster.writer_lsn()),
     });
     cluster.record_check(i, observed);
 }
 
-/// Reads a primary probe row.
-fn observe_primary(probed: &Probed) -> PrimaryObservation {
-    PrimaryObservation {
-        in_recovery: probed.text(0) == Some("t"),
-        wal_lsn: probed.text(1).and_then(|v| v.parse().ok()),
-    }
-}
-
-/// Reads a replica probe row; lag is measured against the primary's WAL position, and the
-/// replay age counts only while the replica is behind (an idle primary writes nothing new).
+/// Reads a probe row; a standby's lag is measured against the primary's WAL position, and the
+/// replay age counts only while the standby is behind (an idle primary writes nothing new).
 fn observe(probed: &Probed, primary_lsn: Option<Lsn>) -> Observation {
     let in_recovery = probed.text(0) == Some("t");
-    let replayed: Option<Lsn> = probed.text(1).and_then(|v| v.parse().ok());
-    let lag_bytes = match (in_recovery, primary_lsn, replayed) {
+    let wal_lsn: Option<Lsn> = probed.text(1).and_then(|v| v.parse().ok());
+    let lag_bytes = match (in_recovery, primary_lsn, wal_lsn) {
         (true, Some(primary), Some(replayed)) => Some(primary.bytes_after(replayed)),
         _ => None,
     };
@@ -139,6 +100,8 @@ fn observe(probed: &Probed, primary_lsn: Option<Lsn>) -> Observation {
     };
     Observation {
         in_recovery,
+        wal_lsn,
+        timeline: probed.text(3).and_then(|v| v.parse().ok()),
         lag_bytes,
         lag,
     }
@@ -179,7 +142,8 @@ async fn idle_reaper(cluster: Weak<Cluster>) {
 mod tests {
     use super::*;
 
-    /// Lag counts bytes against the primary, and age only while the replica is behind.
+    /// Lag counts bytes against the primary, and age only while the standby is behind; a
+    /// primary reports its timeline.
     #[test]
     fn observations() {
         let row = |r: &str, lsn: &str, age: &str| Probed {
@@ -187,6 +151,7 @@ mod tests {
                 Some(r.to_string()),
                 Some(lsn.to_string()),
                 Some(age.to_string()),
+                None,
             ],
             elapsed: Duration::ZERO,
         };
@@ -201,5 +166,9 @@ mod tests {
         assert_eq!(promoted.lag_bytes, None);
         let primary_down = observe(&row("t", "0/100", "10"), None);
         assert_eq!(primary_down.lag_bytes, None);
+        let mut primary = row("f", "0/300", "");
+        primary.row[3] = Some("3".into());
+        let seen = observe(&primary, None);
+        assert_eq!((seen.timeline, seen.wal_lsn), (Some(3), Some(Lsn(0x300))));
     }
 }

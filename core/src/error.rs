@@ -6,7 +6,7 @@ use std::io;
 
 use tokio_postgres::error::{DbError, SqlState};
 
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub enum CoreError {
     /// A config field or option is invalid; the message names it.
     Config(String),
@@ -28,17 +28,32 @@ pub enum CoreError {
     PoolExhausted { node: String, waited_ms: u128 },
     /// The statement has parameter placeholders that the values do not match.
     ParameterCount { expected: usize, got: usize },
-    /// The driver failed without the connection failing (a value it could not encode or
-    /// decode, …): the caller's problem, not the node's.
+    /// The text or a value cannot be put into a protocol message (a NUL byte in the text, a
+    /// value too large, a value its type cannot encode): nothing was sent, and the fault is the
+    /// caller's, never the server's.
+    InvalidInput(String),
+    /// The driver failed without the connection failing (a value it could not decode, …): not
+    /// the node's problem.
     Driver(String),
-    /// The configured primary is a standby, so it refused a write.
-    PrimaryInRecovery { node: String, cause: Box<DbError> },
     /// The connection could not be made or was lost. `node` says where, without secrets.
     Connection {
         code: &'static str,
         node: String,
         message: String,
+        /// Failed while connecting: nothing was sent, so nothing ran.
+        connecting: bool,
     },
+    /// No member was primary for the whole wait (`connectionTimeoutMillis`). `members` says
+    /// what each one was at its latest check; `cause` is why the member expected to be primary
+    /// failed its latest check, if it did.
+    NoPrimary {
+        waited_ms: u128,
+        members: String,
+        cause: Option<Box<CoreError>>,
+    },
+    /// A write's connection broke after the write was sent: whether it ran is unknown, so it is
+    /// not run again.
+    OutcomeUnknown { node: String, cause: Box<CoreError> },
 }
 
 /// What a server's error says about the server itself, as opposed to the statement.
@@ -94,6 +109,52 @@ impl CoreError {
         }
     }
 
+    /// The statement certainly did not run: the connection was never made, or the server
+    /// refused it as a standby (25006) or because it is shutting down or starting up (57P01–03,
+    /// which also abort whatever the statement had begun). Such a write may run elsewhere.
+    pub fn refused_before_running(&self) -> bool {
+        match self {
+            CoreError::Connection { connecting, .. } => *connecting,
+            CoreError::Database(db) => {
+                let code = db.code();
+                *code == SqlState::READ_ONLY_SQL_TRANSACTION
+                    || *code == SqlState::ADMIN_SHUTDOWN
+                    || *code == SqlState::CRASH_SHUTDOWN
+                    || *code == SqlState::CANNOT_CONNECT_NOW
+            }
+            _ => false,
+        }
+    }
+
+    /// The server could not be reached or is not taking work now, so that waiting (for it, or
+    /// for another primary) may mend it. A certificate, a password or a missing database will
+    /// not mend by waiting.
+    pub fn is_unavailable(&self) -> bool {
+        match self {
+            CoreError::Connection { code, .. } => !TLS_CODES.contains(code),
+            CoreError::Database(db) => server_fault(db).is_some(),
+            _ => false,
+        }
+    }
+
+    /// The same error, known to have happened while connecting.
+    fn while_connecting(self) -> CoreError {
+        match self {
+            CoreError::Connection {
+                code,
+                node,
+                message,
+                ..
+            } => CoreError::Connection {
+                code,
+                node,
+                message,
+                connecting: true,
+            },
+            other => other,
+        }
+    }
+
     /// The server refused the statement as a write in a read-only session (SQLSTATE 25006):
     /// a standby, or a read-only transaction.
     pub fn is_read_only_refusal(&self) -> bool {
@@ -106,6 +167,9 @@ impl CoreError {
         if let Some(db) = err.as_db_error() {
             return CoreError::Database(Box::new(db.clone()));
         }
+        if is_unsendable(&err) {
+            return CoreError::InvalidInput(with_causes(&err));
+        }
         if !is_connection_level(&err) {
             return CoreError::Driver(err.to_string());
         }
@@ -113,6 +177,7 @@ impl CoreError {
             code: connection_code(&err),
             node: node.to_string(),
             message: with_causes(&err),
+            connecting: false,
         }
     }
 
@@ -124,7 +189,8 @@ impl CoreError {
     ) -> CoreError {
         use deadpool_postgres::PoolError;
         match err {
-            PoolError::Backend(e) => CoreError::from_driver(e, node),
+            // The pool's errors come from opening a connection: nothing was sent yet.
+            PoolError::Backend(e) => CoreError::from_driver(e, node).while_connecting(),
             PoolError::Timeout(deadpool_postgres::TimeoutType::Wait) => CoreError::PoolExhausted {
                 node: node.to_string(),
                 waited_ms: wait.as_millis(),
@@ -133,15 +199,27 @@ impl CoreError {
                 code: "ETIMEDOUT",
                 node: node.to_string(),
                 message: "timed out connecting".into(),
+                connecting: true,
             },
             PoolError::Closed => CoreError::Closed,
             other => CoreError::Connection {
                 code: "ECONNREFUSED",
                 node: node.to_string(),
                 message: other.to_string(),
+                connecting: true,
             },
         }
     }
+}
+
+/// Whether the driver refused to build a message from the caller's text or values (tokio-postgres
+/// reports no kind, only its text): encoding the message, serializing a parameter, or a
+/// parameter count that does not match. These fail before anything is written to the socket.
+fn is_unsendable(err: &tokio_postgres::Error) -> bool {
+    let text = err.to_string();
+    text.starts_with("error encoding message")
+        || text.starts_with("error serializing parameter")
+        || (text.starts_with("expected ") && text.contains(" parameters but got "))
 }
 
 /// Whether a driver error (not from the server) is about the connection: I/O, a closed
@@ -158,10 +236,7 @@ fn is_connection_level(err: &tokio_postgres::Error) -> bool {
         source = e.source();
     }
     let text = err.to_string();
-    !(text.starts_with("error serializing")
-        || text.starts_with("error deserializing")
-        || text.starts_with("expected ")
-        || text.starts_with("invalid message length"))
+    !(text.starts_with("error deserializing") || text.starts_with("invalid message length"))
 }
 
 /// The error and its causes, `a: b: c`, so that "error performing TLS handshake" says why.
@@ -179,18 +254,25 @@ fn with_causes(err: &tokio_postgres::Error) -> String {
     text
 }
 
-/// Node's codes for the certificate problems its TLS reports.
+/// Node's codes for the TLS failures rustls reports: settings to fix, not outages.
+const TLS_CODES: [&str; 4] = [
+    "ERR_TLS_CERT_ALTNAME_INVALID",
+    "UNABLE_TO_VERIFY_LEAF_SIGNATURE",
+    "CERT_HAS_EXPIRED",
+    "ERR_SSL_HANDSHAKE_FAILURE",
+];
+
+/// Node's code for a certificate problem its TLS reports (one of [`TLS_CODES`]).
 fn tls_code(err: &rustls::Error) -> &'static str {
     use rustls::CertificateError;
+    let [altname, unknown_issuer, expired, handshake] = TLS_CODES;
     match err {
         rustls::Error::InvalidCertificate(
             CertificateError::NotValidForName | CertificateError::NotValidForNameContext { .. },
-        ) => "ERR_TLS_CERT_ALTNAME_INVALID",
-        rustls::Error::InvalidCertificate(CertificateError::UnknownIssuer) => {
-            "UNABLE_TO_VERIFY_LEAF_SIGNATURE"
-        }
-        rustls::Error::InvalidCertificate(CertificateError::Expired) => "CERT_HAS_EXPIRED",
-        _ => "ERR_SSL_HANDSHAKE_FAILURE",
+        ) => altname,
+        rustls::Error::InvalidCertificate(CertificateError::UnknownIssuer) => unknown_issuer,
+        rustls::Error::InvalidCertificate(CertificateError::Expired) => expired,
+        _ => handshake,
     }
 }
 
@@ -250,13 +332,13 @@ impl fmt::Display for CoreError {
                 f,
                 "bind message supplies {got} parameters, but prepared statement \"\" requires {expected}"
             ),
-            CoreError::Driver(m) => f.write_str(m),
-            CoreError::PrimaryInRecovery { node, cause } => write!(
+            CoreError::InvalidInput(m) => write!(
                 f,
-                "the configured primary {node} is a standby (in recovery), so it cannot run \
-                 writes: point primaryConfig at the current primary ({})",
-                cause.message()
+                "the statement cannot be sent ({m}): its text or values hold what the PostgreSQL \
+                 protocol cannot carry (a NUL byte, a value too large for its type), so nothing \
+                 was sent"
             ),
+            CoreError::Driver(m) => f.write_str(m),
             CoreError::PoolExhausted { node, waited_ms } => write!(
                 f,
                 "timeout exceeded when trying to connect: every connection to {node} stayed busy \
@@ -266,7 +348,28 @@ impl fmt::Display for CoreError {
                 code,
                 node,
                 message,
+                ..
             } => write!(f, "{code}: connection to {node} failed: {message}"),
+            CoreError::NoPrimary {
+                waited_ms,
+                members,
+                cause,
+            } => {
+                write!(
+                    f,
+                    "no member was primary for {waited_ms} ms (connectionTimeoutMillis), so the \
+                     statement did not run: {members}"
+                )?;
+                match cause {
+                    Some(cause) => write!(f, " ({cause})"),
+                    None => Ok(()),
+                }
+            }
+            CoreError::OutcomeUnknown { node, cause } => write!(
+                f,
+                "the connection to {node} broke after the write was sent, so whether it ran is \
+                 unknown; it was not run again ({cause})"
+            ),
         }
     }
 }

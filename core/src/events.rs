@@ -8,12 +8,20 @@ pub enum EventKind {
     ReplicaRecovered,
     ReplicaLagging,
     ReplicaCaughtUp,
-    ReplicaPromoted,
-    /// Reads on a replica failed over to the primary (at most one event per replica a second).
+    /// A standby left recovery.
+    MemberPromoted,
+    /// A primary became a standby.
+    MemberDemoted,
+    /// Reads on a member failed over (at most one event per member a second).
     Failover,
+    /// No member is primary: writes wait for one.
     PrimaryUnreachable,
+    /// The member that was primary is primary again.
     PrimaryReachable,
-    PrimaryInRecovery,
+    /// Another member is primary now.
+    PrimaryChanged,
+    /// More than one member claims to be primary.
+    SplitBrain,
 }
 
 /// How loud an event is, as a logger's method name.
@@ -31,11 +39,13 @@ impl EventKind {
             EventKind::ReplicaRecovered => "replica-recovered",
             EventKind::ReplicaLagging => "replica-lagging",
             EventKind::ReplicaCaughtUp => "replica-caught-up",
-            EventKind::ReplicaPromoted => "replica-promoted",
+            EventKind::MemberPromoted => "member-promoted",
+            EventKind::MemberDemoted => "member-demoted",
             EventKind::Failover => "failover",
             EventKind::PrimaryUnreachable => "primary-unreachable",
             EventKind::PrimaryReachable => "primary-reachable",
-            EventKind::PrimaryInRecovery => "primary-in-recovery",
+            EventKind::PrimaryChanged => "primary-changed",
+            EventKind::SplitBrain => "split-brain",
         }
     }
 
@@ -44,12 +54,13 @@ impl EventKind {
             EventKind::ReplicaRecovered
             | EventKind::ReplicaCaughtUp
             | EventKind::PrimaryReachable => Level::Info,
-            EventKind::ReplicaUnhealthy | EventKind::ReplicaLagging | EventKind::Failover => {
-                Level::Warn
-            }
-            EventKind::ReplicaPromoted
-            | EventKind::PrimaryUnreachable
-            | EventKind::PrimaryInRecovery => Level::Error,
+            EventKind::ReplicaUnhealthy
+            | EventKind::ReplicaLagging
+            | EventKind::Failover
+            | EventKind::MemberPromoted
+            | EventKind::MemberDemoted
+            | EventKind::PrimaryChanged => Level::Warn,
+            EventKind::PrimaryUnreachable | EventKind::SplitBrain => Level::Error,
         }
     }
 }
@@ -67,7 +78,7 @@ impl Level {
 #[derive(Debug, Clone)]
 pub struct Event {
     pub kind: EventKind,
-    /// `primary`, `replica_0`, …
+    /// The member: `primary`, `replica_0`, … (its name from the config it came in).
     pub node: String,
     /// `host:port`; never credentials.
     pub address: String,

@@ -1,13 +1,16 @@
-//! Node health: the state machine (pure) and a thread-safe cell the router reads without locks.
+//! Member health: the state machine (pure) and a thread-safe cell the router reads without locks.
 //!
-//! A replica serves reads when it is healthy (its checks pass), still a standby (not promoted),
-//! and within the configured replication lag. Each of the three is reported on its own.
+//! A member serves reads when it is healthy (its checks pass), a standby, and within the
+//! configured replication lag; each of the three is reported on its own. What its latest check
+//! saw (reached or not, role, timeline, WAL position) is what [`crate::topology`] elects the
+//! writer from.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
 use std::time::{Duration, SystemTime};
 
 use crate::lsn::Lsn;
+use crate::topology::Sighting;
 
 /// What a recorded outcome did to a replica's eligibility for reads, for logs and events.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -35,29 +38,25 @@ impl Role {
     }
 }
 
-/// What one passing check of a replica observed.
+/// What one passing check of a member observed.
 #[derive(Debug, Clone, Copy, PartialEq, Default)]
 pub struct Observation {
     pub in_recovery: bool,
-    /// Bytes of WAL the primary has written that this replica has not replayed.
+    /// A standby's replay position, a primary's current WAL position.
+    pub wal_lsn: Option<Lsn>,
+    /// The timeline a primary writes on (standbys: not asked).
+    pub timeline: Option<u32>,
+    /// Bytes of WAL the primary has written that this standby has not replayed.
     pub lag_bytes: Option<u64>,
-    /// How long ago the replica replayed its last transaction, when it is behind.
+    /// How long ago the standby replayed its last transaction, when it is behind.
     pub lag: Option<Duration>,
 }
 
-/// A passing check of a replica: what it observed and how long the exchange took.
+/// A passing check: what it observed and how long the exchange took.
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub struct ReplicaCheck {
+pub struct Check {
     pub response_time: Duration,
     pub seen: Observation,
-}
-
-/// What one passing check of the primary observed.
-#[derive(Debug, Clone, Copy, PartialEq, Default)]
-pub struct PrimaryObservation {
-    pub in_recovery: bool,
-    /// Its current WAL position (none while it is in recovery).
-    pub wal_lsn: Option<Lsn>,
 }
 
 /// The thresholds that decide health and lag.
@@ -69,18 +68,22 @@ pub struct Limits {
     pub max_lag_bytes: Option<u64>,
 }
 
-/// One replica's health. It is healthy after a passing check; `failure_threshold` consecutive
+/// One member's health. It is healthy after a passing check; `failure_threshold` consecutive
 /// failures (from checks or from queries) make it unhealthy, and once ejected it takes
 /// `recovery_threshold` consecutive passing checks to come back.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct HealthState {
     pub healthy: bool,
+    /// The latest check reached the server.
+    pub reachable: bool,
     pub failure_count: u32,
     /// Consecutive passing checks since the last failure.
     pub pass_count: u32,
     pub last_check: Option<SystemTime>,
     pub response_time: Option<Duration>,
     pub role: Option<Role>,
+    pub timeline: Option<u32>,
+    pub wal_lsn: Option<Lsn>,
     pub lag_bytes: Option<u64>,
     pub lag: Option<Duration>,
     /// Behind by more than a configured limit.
@@ -90,9 +93,18 @@ pub struct HealthState {
 }
 
 impl HealthState {
-    /// Whether reads may go to this replica.
+    /// Whether reads may go to this member: a healthy standby within the lag limits.
     pub fn eligible(&self) -> bool {
-        self.healthy && self.role != Some(Role::Primary) && !self.lagging
+        self.healthy && self.role == Some(Role::Replica) && !self.lagging
+    }
+
+    /// What the latest check saw, for the election of the writer.
+    pub fn sighting(&self) -> Sighting {
+        Sighting {
+            reachable: self.reachable,
+            role: self.role,
+            timeline: self.timeline,
+        }
     }
 
     pub fn check_passed(
@@ -105,6 +117,7 @@ impl HealthState {
         self.track(|s| {
             s.failure_count = 0;
             s.pass_count = s.pass_count.saturating_add(1);
+            s.reachable = true;
             s.last_check = Some(at);
             s.response_time = Some(response_time);
             s.role = Some(if seen.in_recovery {
@@ -112,6 +125,8 @@ impl HealthState {
             } else {
                 Role::Primary
             });
+            s.timeline = seen.timeline;
+            s.wal_lsn = seen.wal_lsn;
             s.lag_bytes = seen.lag_bytes;
             s.lag = seen.lag;
             s.lagging = limits
@@ -127,10 +142,11 @@ impl HealthState {
 
     pub fn check_failed(&mut self, at: SystemTime, limits: &Limits) -> Transition {
         self.last_check = Some(at);
+        self.reachable = false;
         self.failed(limits)
     }
 
-    /// A query on this replica failed for a connection reason.
+    /// A query on this member failed for a connection reason.
     pub fn query_failed(&mut self, limits: &Limits) -> Transition {
         self.failed(limits)
     }
@@ -201,6 +217,8 @@ mod tests {
     };
     const STANDBY: Observation = Observation {
         in_recovery: true,
+        wal_lsn: None,
+        timeline: None,
         lag_bytes: Some(0),
         lag: None,
     };
@@ -323,6 +341,29 @@ mod tests {
         );
         assert_eq!(s.role, Some(Role::Primary));
         assert!(s.healthy);
+    }
+
+    /// What the latest check saw is what the election reads: a failed check leaves the role
+    /// known but the member unreachable, so it cannot take the writes.
+    #[test]
+    fn sightings_follow_the_latest_check() {
+        let mut s = HealthState::default();
+        assert_eq!(s.sighting(), Sighting::default());
+        let primary = Observation {
+            in_recovery: false,
+            timeline: Some(2),
+            ..STANDBY
+        };
+        pass(&mut s, primary, &LIMITS);
+        let seen = s.sighting();
+        assert!(seen.reachable && seen.role == Some(Role::Primary) && seen.timeline == Some(2));
+        s.check_failed(SystemTime::now(), &LIMITS);
+        assert!(!s.sighting().reachable);
+        assert_eq!(s.sighting().role, Some(Role::Primary));
+        // A query failure counts toward health but says nothing of reachability.
+        pass(&mut s, primary, &LIMITS);
+        s.query_failed(&LIMITS);
+        assert!(s.sighting().reachable);
     }
 
     /// The lock-free flag follows every update.

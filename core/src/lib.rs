@@ -19,6 +19,7 @@ pub mod router;
 pub mod statement;
 pub mod text;
 pub mod tls;
+pub mod topology;
 pub mod values;
 
 // The drivers, for the binding to name their types without depending on them twice.

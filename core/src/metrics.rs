@@ -15,6 +15,7 @@ pub struct Metrics {
     misrouted_reads: AtomicU64,
     consistency_primary_reads: AtomicU64,
     causal_waits: AtomicU64,
+    primary_changes: AtomicU64,
     routes: [AtomicU64; REASONS],
 }
 
@@ -32,6 +33,8 @@ pub struct MetricsSnapshot {
     pub consistency_primary_reads: u64,
     /// Reads that asked a replica for its replay position (and waited for it if behind).
     pub causal_waits: u64,
+    /// Times another member became the primary.
+    pub primary_changes: u64,
     /// Statements routed, by reason, in the order of [`Reason::ALL`].
     pub routes: [u64; REASONS],
 }
@@ -60,6 +63,9 @@ impl Metrics {
     pub fn causal_wait(&self) {
         self.causal_waits.fetch_add(1, Ordering::Relaxed);
     }
+    pub fn primary_change(&self) {
+        self.primary_changes.fetch_add(1, Ordering::Relaxed);
+    }
     pub fn route(&self, reason: Reason) {
         self.routes[reason.index()].fetch_add(1, Ordering::Relaxed);
     }
@@ -73,6 +79,7 @@ impl Metrics {
             misrouted_reads: self.misrouted_reads.load(Ordering::Relaxed),
             consistency_primary_reads: self.consistency_primary_reads.load(Ordering::Relaxed),
             causal_waits: self.causal_waits.load(Ordering::Relaxed),
+            primary_changes: self.primary_changes.load(Ordering::Relaxed),
             routes: std::array::from_fn(|i| self.routes[i].load(Ordering::Relaxed)),
         }
     }

@@ -2,7 +2,7 @@
 
 use std::fmt::Write;
 
-use crate::cluster::{Cluster, Replica};
+use crate::cluster::{Cluster, Member, MemberStatus};
 use crate::health::Role;
 use crate::metrics::LATENCY_BUCKETS_MS;
 use crate::node::Node;
@@ -54,66 +54,72 @@ pub fn render(cluster: &Cluster) -> String {
         );
     }
 
+    w.family(
+        "rrm_primary_changes_total",
+        "counter",
+        "Times another member became the primary (switchover, failover).",
+    );
+    w.sample("rrm_primary_changes_total", &[], m.primary_changes as f64);
+
     for (name, help, counter) in [
         (
             "rrm_replica_failovers_by_node_total",
-            "Reads that failed on this replica and ran on the primary.",
-            Replica::failovers as fn(&Replica) -> u64,
+            "Reads that failed on this member and ran elsewhere.",
+            Member::failovers as fn(&Member) -> u64,
         ),
         (
             "rrm_health_check_failures_total",
-            "Failed health checks, by replica.",
-            Replica::check_failures,
+            "Failed health checks, by member.",
+            Member::check_failures,
         ),
     ] {
         w.family(name, "counter", help);
-        for r in cluster.replicas() {
-            let n = counter(r) as f64;
-            w.sample(name, &[("node", r.node().name())], n);
+        for member in cluster.members() {
+            let n = counter(member) as f64;
+            w.sample(name, &[("node", member.node().name())], n);
         }
     }
 
-    let status = cluster.replica_status();
-    let primary = cluster.primary_status();
-    w.family(
-        "rrm_node_healthy",
-        "gauge",
-        "1 when the node's last health check passed.",
-    );
-    w.sample(
-        "rrm_node_healthy",
-        &[("node", "primary")],
-        bool_value(primary.state.reachable == Some(true)),
-    );
-    for s in &status {
-        w.sample(
+    let status = cluster.member_status();
+    let gauges: [Gauge; 4] = [
+        (
             "rrm_node_healthy",
-            &[("node", &s.name)],
-            bool_value(s.health.healthy),
-        );
-    }
-    w.family(
-        "rrm_replica_eligible",
-        "gauge",
-        "1 when reads go to the replica.",
-    );
-    for s in &status {
-        let eligible = bool_value(s.health.eligible());
-        w.sample("rrm_replica_eligible", &[("node", &s.name)], eligible);
+            "1 while the member's health checks pass (failureThreshold).",
+            |s| s.health.healthy,
+        ),
+        (
+            "rrm_replica_eligible",
+            "1 when reads go to the member: a healthy standby within the lag limits.",
+            |s| s.health.eligible(),
+        ),
+        (
+            "rrm_node_fenced",
+            "1 when the member claims to be primary but another one won (split brain): it serves nothing.",
+            |s| s.fenced,
+        ),
+        (
+            "rrm_node_writer",
+            "1 for the member that takes the writes now.",
+            |s| s.writer,
+        ),
+    ];
+    for (name, help, value) in gauges {
+        w.family(name, "gauge", help);
+        for s in &status {
+            w.sample(name, &[("node", &s.name)], bool_value(value(s)));
+        }
     }
     w.family(
         "rrm_node_role",
         "gauge",
-        "1 for the role the node reported at its last check (a replica reporting primary was promoted).",
+        "1 for the role the member reported at its last check.",
     );
-    let roles = std::iter::once(("primary", primary.state.role))
-        .chain(status.iter().map(|s| (s.name.as_str(), s.health.role)));
-    for (name, role) in roles {
+    for s in &status {
         for candidate in [Role::Primary, Role::Replica] {
-            let value = bool_value(role == Some(candidate));
+            let value = bool_value(s.health.role == Some(candidate));
             w.sample(
                 "rrm_node_role",
-                &[("node", name), ("role", candidate.as_str())],
+                &[("node", &s.name), ("role", candidate.as_str())],
                 value,
             );
         }
@@ -193,6 +199,9 @@ pub fn render(cluster: &Cluster) -> String {
     }
     out
 }
+
+/// A per-member 0/1 gauge: its name, help text, and what makes it 1.
+type Gauge = (&'static str, &'static str, fn(&MemberStatus) -> bool);
 
 struct Writer<'a> {
     out: &'a mut String,

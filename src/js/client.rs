@@ -20,7 +20,8 @@ use crate::core::values::Param;
 pub struct NativeClient {
     cluster: Arc<Cluster>,
     completions: Arc<Completions>,
-    replica: Option<usize>,
+    /// The member the connection came from.
+    member: usize,
     state: Arc<tokio::sync::Mutex<ClientState>>,
 }
 
@@ -54,7 +55,7 @@ impl NativeClient {
         NativeClient {
             cluster,
             completions,
-            replica: checkout.replica,
+            member: checkout.member,
             state: Arc::new(tokio::sync::Mutex::new(ClientState {
                 conn: Some(checkout.conn),
                 in_transaction: false,
@@ -84,11 +85,11 @@ impl NativeClient {
         let completions = self.completions.clone();
         let cluster = self.cluster.clone();
         let state = self.state.clone();
-        let replica = self.replica;
+        let member = self.member;
         let params = params(values);
         let track = track.unwrap_or(false);
         napi::bindgen_prelude::spawn(async move {
-            let outcome = run(&cluster, replica, &state, &text, &params, track).await;
+            let outcome = run(&cluster, member, &state, &text, &params, track).await;
             completions.finish(id, Settled(outcome.map(JsResult)));
         });
     }
@@ -128,7 +129,7 @@ async fn reset_session(conn: &Object) -> bool {
 /// Runs `text` on the client's connection and tracks what it did to the session.
 async fn run(
     cluster: &Cluster,
-    replica: Option<usize>,
+    member: usize,
     state: &tokio::sync::Mutex<ClientState>,
     text: &str,
     params: &[Param],
@@ -139,7 +140,7 @@ async fn run(
         return Err(CoreError::Released);
     };
     let statements = Statements::parse(text);
-    let node = cluster.node(replica);
+    let node = cluster.node(member);
     let may_wrap = !state.in_transaction;
     let outcome = node.run_on(conn, &statements, params, may_wrap).await;
     let effect = statements.transaction_effect();
@@ -150,8 +151,8 @@ async fn run(
         Err(e) => {
             // After a failed transaction statement the state is unknown: assume open.
             state.in_transaction |= effect.is_some();
-            if let (true, Some(i)) = (e.is_connection_failure(), replica) {
-                cluster.replica_connection_failed(i);
+            if e.is_connection_failure() {
+                cluster.member_connection_failed(member);
             }
         }
     }
@@ -160,7 +161,7 @@ async fn run(
     // the WAL position that covers it, for read-your-writes. Any statement counts, since a
     // read-looking one may call a function that writes.
     let write_lsn = match state.conn.as_ref() {
-        Some(conn) if track && !state.in_transaction && replica.is_none() => {
+        Some(conn) if track && !state.in_transaction && cluster.writer() == Some(member) => {
             insert_lsn(conn).await.ok().flatten()
         }
         _ => None,

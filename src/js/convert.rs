@@ -7,10 +7,10 @@ use napi::bindgen_prelude::{FromNapiValue, ToNapiValue, TypeName, ValidateNapiVa
 use napi::{sys, Error, Result, Status, ValueType};
 
 use super::raw::{RawEnv, RawValue};
-use crate::core::cluster::{PrimaryStatus, ReplicaStatus};
+use crate::core::cluster::MemberStatus;
 use crate::core::config::{ConfigValue, Fields};
 use crate::core::events::Event;
-use crate::core::health::Role;
+use crate::core::health::{HealthState, Role};
 use crate::core::metrics::MetricsSnapshot;
 use crate::core::result::{Outcome, QueryOutput, Reply};
 use crate::core::router::{Reason, Route};
@@ -237,7 +237,7 @@ impl ToNapiValue for JsRoute {
 }
 
 /// The guide's `getReplicaStatus()` object: `{ replica_0: { host, port, … }, … }`.
-pub struct StatusReport(pub Vec<ReplicaStatus>);
+pub struct StatusReport(pub Vec<MemberStatus>);
 
 impl ToNapiValue for StatusReport {
     unsafe fn to_napi_value(env: sys::napi_env, val: Self) -> Result<sys::napi_value> {
@@ -245,19 +245,15 @@ impl ToNapiValue for StatusReport {
     }
 }
 
-fn status_to_js(env: RawEnv, replicas: &[ReplicaStatus]) -> Result<RawValue> {
+fn status_to_js(env: RawEnv, members: &[MemberStatus]) -> Result<RawValue> {
     let out = env.object()?;
-    for r in replicas {
+    for r in members {
         let entry = env.object()?;
         env.set_str(entry, "host", &r.host)?;
         env.set_number(entry, "port", r.port.into())?;
         env.set_str(entry, "database", &r.database)?;
         env.set(entry, "healthy", env.boolean(r.health.healthy)?)?;
-        let last = match r.health.last_check {
-            Some(t) => env.string(&iso8601(t))?,
-            None => env.null()?,
-        };
-        env.set(entry, "lastHealthCheck", last)?;
+        env.set(entry, "lastHealthCheck", last_check(env, &r.health)?)?;
         env.set_number(entry, "failureCount", r.health.failure_count.into())?;
         env.set_opt_number(
             entry,
@@ -266,6 +262,7 @@ fn status_to_js(env: RawEnv, replicas: &[ReplicaStatus]) -> Result<RawValue> {
         )?;
         // Beyond the guide's keys: what the last check saw, and whether reads go there.
         env.set_opt_str_or_null(entry, "role", r.health.role.map(Role::as_str))?;
+        env.set(entry, "fenced", env.boolean(r.fenced)?)?;
         env.set_opt_number(
             entry,
             "replicationLagBytes",
@@ -283,11 +280,19 @@ fn status_to_js(env: RawEnv, replicas: &[ReplicaStatus]) -> Result<RawValue> {
     Ok(out)
 }
 
+fn last_check(env: RawEnv, health: &HealthState) -> Result<RawValue> {
+    match health.last_check {
+        Some(t) => env.string(&iso8601(t)),
+        None => env.null(),
+    }
+}
+
 /// The guide's `getMetrics()` object.
 pub struct MetricsReport {
     pub counters: MetricsSnapshot,
-    pub replicas: Vec<ReplicaStatus>,
-    pub primary: PrimaryStatus,
+    pub replicas: Vec<MemberStatus>,
+    /// The member that takes the writes now.
+    pub primary: Option<MemberStatus>,
 }
 
 impl ToNapiValue for MetricsReport {
@@ -313,25 +318,40 @@ impl ToNapiValue for MetricsReport {
             env.set_number(routes, reason.as_str(), count as f64)?;
         }
         env.set(out, "routes", routes)?;
-        let primary = env.object()?;
-        env.set_str(primary, "host", &val.primary.host)?;
-        env.set_number(primary, "port", f64::from(val.primary.port))?;
-        env.set_str(primary, "database", &val.primary.database)?;
-        let state = &val.primary.state;
-        let reachable = match state.reachable {
-            Some(r) => env.boolean(r)?,
-            None => env.null()?,
-        };
-        env.set(primary, "reachable", reachable)?;
-        env.set_opt_str_or_null(primary, "role", state.role.map(Role::as_str))?;
-        let last = match state.last_check {
-            Some(t) => env.string(&iso8601(t))?,
-            None => env.null()?,
-        };
-        env.set(primary, "lastHealthCheck", last)?;
-        env.set(out, "primary", primary)?;
+        env.set_number(out, "primaryChanges", c.primary_changes as f64)?;
+        env.set(out, "primary", primary_to_js(env, val.primary.as_ref())?)?;
         Ok(out)
     }
+}
+
+/// `getMetrics().primary`: the member that takes the writes now; all null (and not reachable)
+/// while none does.
+fn primary_to_js(env: RawEnv, primary: Option<&MemberStatus>) -> Result<RawValue> {
+    let out = env.object()?;
+    let Some(p) = primary else {
+        for key in [
+            "name",
+            "host",
+            "port",
+            "database",
+            "role",
+            "lastHealthCheck",
+            "timeline",
+        ] {
+            env.set(out, key, env.null()?)?;
+        }
+        env.set(out, "reachable", env.boolean(false)?)?;
+        return Ok(out);
+    };
+    env.set_str(out, "name", &p.name)?;
+    env.set_str(out, "host", &p.host)?;
+    env.set_number(out, "port", f64::from(p.port))?;
+    env.set_str(out, "database", &p.database)?;
+    env.set(out, "reachable", env.boolean(p.health.reachable)?)?;
+    env.set_opt_str_or_null(out, "role", p.health.role.map(Role::as_str))?;
+    env.set(out, "lastHealthCheck", last_check(env, &p.health)?)?;
+    env.set_opt_number(out, "timeline", p.health.timeline.map(f64::from))?;
+    Ok(out)
 }
 
 /// A state change, for `options.onEvent` / `options.logger`:

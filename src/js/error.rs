@@ -26,12 +26,16 @@ impl<T: ToNapiValue> ToNapiValue for Settled<T> {
 /// connection failures Node's socket codes. lib/errors.js uses the same codes for the same
 /// conditions found on the JS side.
 mod code {
+    /// Node's code for an argument of the right type and a wrong value.
+    pub const INVALID_ARG_VALUE: &str = "ERR_INVALID_ARG_VALUE";
     pub const CONFIG: &str = "ERR_RRM_CONFIG";
     pub const ENV: &str = "ERR_RRM_ENV";
     pub const UNSUPPORTED: &str = "ERR_RRM_UNSUPPORTED";
     pub const TRANSACTION_CONTROL: &str = "ERR_RRM_TRANSACTION_CONTROL";
     pub const CLOSED: &str = "ERR_RRM_CLOSED";
     pub const CLIENT_RELEASED: &str = "ERR_RRM_CLIENT_RELEASED";
+    pub const NO_PRIMARY: &str = "ERR_RRM_NO_PRIMARY";
+    pub const OUTCOME_UNKNOWN: &str = "ERR_RRM_OUTCOME_UNKNOWN";
     /// pg's code for a pool whose connections all stayed busy ("timeout exceeded when trying
     /// to connect").
     pub const POOL_TIMEOUT: &str = "ETIMEDOUT";
@@ -65,8 +69,19 @@ pub fn to_js_error(env: RawEnv, err: &CoreError) -> Result<RawValue> {
             env.set_str(e, "routine", "exec_bind_message")?;
             Ok(e)
         }
+        CoreError::InvalidInput(_) => coded(code::INVALID_ARG_VALUE, true),
         CoreError::Driver(_) => env.error(&message, false),
-        CoreError::PrimaryInRecovery { cause, .. } => database_error(env, &message, cause),
+        // The primary that cannot be reached fails with its connection's code, as with pg.
+        CoreError::NoPrimary {
+            cause: Some(cause), ..
+        } if matches!(**cause, CoreError::Connection { .. }) => {
+            let CoreError::Connection { code, .. } = **cause else {
+                unreachable!("matched above")
+            };
+            coded(code, false)
+        }
+        CoreError::NoPrimary { .. } => coded(code::NO_PRIMARY, false),
+        CoreError::OutcomeUnknown { .. } => coded(code::OUTCOME_UNKNOWN, false),
         CoreError::Database(db) => database_error(env, db.message(), db),
     }
 }

@@ -1,43 +1,68 @@
-//! The primary and its replicas: the pools, their health and the counters, owned in one place.
+//! The members — the configured primary and replicas — with their pools, health and discovered
+//! roles, and the counters: owned in one place.
 //!
-//! - [`route`]: where each statement runs, read failover, `getClient` checkouts.
+//! The configs name the members; which one takes the writes is discovered ([`roles`]), never
+//! assumed from the config it came in. Member 0 is the one given as `primaryConfig` (named
+//! `primary`), then `replica_0`, `replica_1`, … in order.
+//!
+//! - [`route`]: where each statement runs, read failover, waiting for a primary, checkouts.
+//! - [`roles`]: who is primary now, refreshing roles on demand, waiting for the next primary.
 //! - [`record`]: recording health checks and failures, and the events they raise.
 
 mod record;
+mod roles;
 mod route;
 
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, OnceLock};
-use std::time::SystemTime;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, OnceLock, Weak};
 
 use deadpool_postgres::Object;
+use tokio::sync::Notify;
 use tokio::task::JoinHandle;
 
 use crate::balancer::RoundRobin;
 use crate::config::{NodeConfig, Options};
 use crate::error::CoreError;
 use crate::events::EventSink;
-use crate::health::{HealthState, Limits, Role, SharedHealth};
+use crate::health::{HealthState, Limits, SharedHealth};
 use crate::lsn::Lsn;
 use crate::metrics::{Metrics, MetricsSnapshot};
 use crate::node::Node;
 use crate::router::{Route, Router};
+use crate::topology::Election;
 
-/// A replica, its health, and what happened to reads sent to it.
-pub struct Replica {
+/// One server of the cluster, its health, and what happened to reads sent to it.
+pub struct Member {
     node: Node,
     health: SharedHealth,
-    /// When the last failover event for this replica went out (ms since the epoch).
+    /// When the last failover event for this member went out (ms since the epoch).
     last_failover_event: AtomicU64,
-    /// Reads that failed here and ran on the primary instead.
+    /// Reads that failed here and ran elsewhere instead.
     failovers: AtomicU64,
-    /// Failed health checks of this replica.
+    /// Failed health checks of this member.
     check_failures: AtomicU64,
+    /// Why its latest check failed (`None` when it passed).
+    check_error: Mutex<Option<CoreError>>,
 }
 
-impl Replica {
+impl Member {
+    fn new(node: Node) -> Member {
+        Member {
+            node,
+            health: SharedHealth::default(),
+            last_failover_event: AtomicU64::new(0),
+            failovers: AtomicU64::new(0),
+            check_failures: AtomicU64::new(0),
+            check_error: Mutex::new(None),
+        }
+    }
+
     pub fn node(&self) -> &Node {
         &self.node
+    }
+
+    pub fn health(&self) -> HealthState {
+        self.health.snapshot()
     }
 
     pub fn failovers(&self) -> u64 {
@@ -47,33 +72,50 @@ impl Replica {
     pub fn check_failures(&self) -> u64 {
         self.check_failures.load(Ordering::Relaxed)
     }
+
+    /// Why the latest check failed, if it did.
+    fn check_error(&self) -> Option<CoreError> {
+        self.check_error
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
 }
 
-/// What the last health round learned about the primary.
-#[derive(Debug, Clone, Default)]
-pub struct PrimaryState {
-    pub reachable: Option<bool>,
-    pub role: Option<Role>,
-    pub last_check: Option<SystemTime>,
-    /// Its current WAL position, the reference for replication lag.
-    pub wal_lsn: Option<Lsn>,
-}
+/// `writer` when no member takes the writes.
+const NO_WRITER: usize = usize::MAX;
 
-/// The primary and its replicas, and everything that decides where a statement runs. Its state
-/// is its own: other modules read it through methods and change it through `record_*`.
+/// The members, and everything that decides where a statement runs. Its state is its own: other
+/// modules read it through methods and change it through `record_*`.
 pub struct Cluster {
-    primary: Node,
-    replicas: Vec<Replica>,
+    members: Vec<Member>,
     options: Options,
     counters: Metrics,
     router: Router,
-    primary_state: Mutex<PrimaryState>,
+    /// The member that takes the writes now ([`NO_WRITER`] when none does), read lock-free on
+    /// the query path; the full election (with the fenced claimants) behind it.
+    writer: AtomicUsize,
+    roles: Mutex<Roles>,
+    /// Wakes writes that wait for a primary whenever the election changes.
+    election_changed: Notify,
+    /// A role refresh is running (see [`Cluster::refresh_roles`]).
+    refreshing: AtomicBool,
     /// Receives state changes (set once by the binding).
     events: OnceLock<EventSink>,
     balancer: RoundRobin,
     closed: AtomicBool,
-    /// Background tasks (health loops, idle reaper), aborted on close.
+    /// Background tasks (health loops, idle reaper, role refreshes), aborted on close.
     tasks: Mutex<Vec<JoinHandle<()>>>,
+    /// Itself, for the background work it starts on demand.
+    this: Weak<Cluster>,
+}
+
+/// The latest election, and the last member that took the writes (to tell a new primary from
+/// the same one found again).
+#[derive(Debug, Default)]
+struct Roles {
+    election: Election,
+    last_writer: Option<usize>,
 }
 
 /// Read-your-writes for one query, decided by the caller (the facade's sessions).
@@ -94,57 +136,52 @@ pub enum ClientKind {
     Write,
 }
 
-/// A connection checked out for `getClient`, with the node it came from.
+/// A connection checked out for `getClient`, with the member it came from.
 pub struct Checkout {
     pub conn: Object,
-    /// Index into the replicas, or `None` for the primary.
-    pub replica: Option<usize>,
+    pub member: usize,
 }
 
-/// The primary's entry in `getMetrics()`: its address and what its last check learned.
+/// One member's entry in `getReplicaStatus()` or `getMetrics().primary`.
 #[derive(Debug, Clone)]
-pub struct PrimaryStatus {
-    pub host: String,
-    pub port: u16,
-    pub database: String,
-    pub state: PrimaryState,
-}
-
-/// One replica's entry in `getReplicaStatus()`.
-#[derive(Debug, Clone)]
-pub struct ReplicaStatus {
+pub struct MemberStatus {
     pub name: String,
     pub host: String,
     pub port: u16,
     pub database: String,
     pub health: HealthState,
+    /// Takes the writes now.
+    pub writer: bool,
+    /// Claims to be primary but lost the election (split brain): serves nothing.
+    pub fenced: bool,
 }
 
 impl Cluster {
     /// Builds the pools; no connection is made until the checker starts or the first query.
     pub fn new(primary: NodeConfig, replicas: Vec<NodeConfig>, options: Options) -> Arc<Cluster> {
-        let replicas = replicas
-            .into_iter()
-            .enumerate()
-            .map(|(i, config)| Replica {
-                node: Node::new(format!("replica_{i}"), config, &options),
-                health: SharedHealth::default(),
-                last_failover_event: AtomicU64::new(0),
-                failovers: AtomicU64::new(0),
-                check_failures: AtomicU64::new(0),
-            })
+        let members = std::iter::once(Node::new("primary".into(), primary, &options))
+            .chain(
+                replicas
+                    .into_iter()
+                    .enumerate()
+                    .map(|(i, config)| Node::new(format!("replica_{i}"), config, &options)),
+            )
+            .map(Member::new)
             .collect();
-        Arc::new(Cluster {
-            primary: Node::new("primary".into(), primary, &options),
-            replicas,
+        Arc::new_cyclic(|this| Cluster {
+            members,
             router: Router::new(&options.write_functions, &options.read_only_functions),
             options,
             counters: Metrics::default(),
-            primary_state: Mutex::new(PrimaryState::default()),
+            writer: AtomicUsize::new(NO_WRITER),
+            roles: Mutex::new(Roles::default()),
+            election_changed: Notify::new(),
+            refreshing: AtomicBool::new(false),
             events: OnceLock::new(),
             balancer: RoundRobin::default(),
             closed: AtomicBool::new(false),
             tasks: Mutex::new(Vec::new()),
+            this: this.clone(),
         })
     }
 
@@ -152,12 +189,9 @@ impl Cluster {
         &self.options
     }
 
-    pub fn primary(&self) -> &Node {
-        &self.primary
-    }
-
-    pub fn replicas(&self) -> &[Replica] {
-        &self.replicas
+    /// Every member: the configured primary first, then the replicas in config order.
+    pub fn members(&self) -> &[Member] {
+        &self.members
     }
 
     /// Where this manager's router sends `sql`, and why.
@@ -200,43 +234,50 @@ impl Cluster {
     }
 
     /// The node a checkout came from.
-    pub fn node(&self, replica: Option<usize>) -> &Node {
-        replica.map_or(&self.primary, |i| &self.replicas[i].node)
+    pub fn node(&self, member: usize) -> &Node {
+        &self.members[member].node
     }
 
-    pub fn replica_status(&self) -> Vec<ReplicaStatus> {
-        self.replicas
-            .iter()
-            .map(|r| ReplicaStatus {
-                name: r.node.name().to_string(),
-                host: r.node.config().host.clone(),
-                port: r.node.config().port,
-                database: r.node.config().database.clone(),
-                health: r.health.snapshot(),
-            })
-            .collect()
-    }
-
-    pub fn primary_status(&self) -> PrimaryStatus {
-        let config = self.primary.config();
-        PrimaryStatus {
+    fn status_of(&self, i: usize, election: &Election) -> MemberStatus {
+        let config = self.members[i].node.config();
+        MemberStatus {
+            name: self.members[i].node.name().to_string(),
             host: config.host.clone(),
             port: config.port,
             database: config.database.clone(),
-            state: self.primary_state(),
+            health: self.members[i].health.snapshot(),
+            writer: election.writer == Some(i),
+            fenced: election.fenced.contains(&i),
         }
     }
 
-    fn primary_state(&self) -> PrimaryState {
-        self.primary_state
-            .lock()
-            .map(|s| s.clone())
-            .unwrap_or_default()
+    /// Every member, in config order.
+    pub fn member_status(&self) -> Vec<MemberStatus> {
+        let election = self.election();
+        (0..self.members.len())
+            .map(|i| self.status_of(i, &election))
+            .collect()
     }
 
-    /// The primary's WAL position at its last check: the reference for replication lag.
-    pub(crate) fn primary_wal_lsn(&self) -> Option<Lsn> {
-        self.primary_state().wal_lsn
+    /// `getReplicaStatus()`: every configured replica, whatever its role now (the guide's keys
+    /// stay), and the configured primary too while another member takes the writes.
+    pub fn replica_status(&self) -> Vec<MemberStatus> {
+        let mut members = self.member_status();
+        if members.first().is_some_and(|primary| primary.writer) {
+            members.remove(0);
+        }
+        members
+    }
+
+    /// The member that takes the writes now, if any.
+    pub fn primary_status(&self) -> Option<MemberStatus> {
+        let election = self.election();
+        election.writer.map(|w| self.status_of(w, &election))
+    }
+
+    fn election(&self) -> Election {
+        let roles = self.roles.lock().unwrap_or_else(|e| e.into_inner());
+        roles.election.clone()
     }
 
     /// The counters as they are now.
@@ -254,13 +295,15 @@ impl Cluster {
         for task in tasks {
             task.abort();
         }
-        for node in self.nodes() {
-            node.close().await;
+        for member in &self.members {
+            member.node.close().await;
         }
+        // Writes waiting for a primary give up now.
+        self.election_changed.notify_waiters();
     }
 
-    /// The primary, then every replica.
+    /// Every member's node.
     pub fn nodes(&self) -> impl Iterator<Item = &Node> {
-        std::iter::once(&self.primary).chain(self.replicas.iter().map(|r| &r.node))
+        self.members.iter().map(|m| &m.node)
     }
 }

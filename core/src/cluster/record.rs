@@ -1,5 +1,5 @@
-//! What the cluster learns — health checks, failed connections, the primary's state — recorded
-//! in one place, with the events that tell an operator about it.
+//! What the cluster learns — health checks and failed connections — recorded in one place, with
+//! the events that tell an operator about it. Every recorded check re-runs the election.
 
 use std::sync::atomic::Ordering;
 use std::time::SystemTime;
@@ -7,18 +7,68 @@ use std::time::SystemTime;
 use super::Cluster;
 use crate::error::CoreError;
 use crate::events::{Event, EventKind};
-use crate::health::{HealthState, PrimaryObservation, ReplicaCheck, Role, Transition};
-use crate::lsn::Lsn;
+use crate::health::{Check, HealthState, Role, Transition};
 use crate::node::Node;
 
 impl Cluster {
-    /// Counts a connection failure seen by a query toward the replica's health.
-    pub fn replica_connection_failed(&self, i: usize) -> Transition {
+    /// Records the outcome of one health check of member `i`. A member whose role changed has
+    /// its pooled connections drained: they were opened for the old role.
+    pub(crate) fn record_check(&self, i: usize, outcome: Result<Check, CoreError>) {
+        let now = SystemTime::now();
         let limits = self.limits();
-        let before = self.replicas[i].health.snapshot();
-        let transition = self.replicas[i].health.update(|s| s.query_failed(&limits));
-        self.replica_event(i, &before, transition, "queries failed to reach it");
-        transition
+        let member = &self.members[i];
+        let before = member.health.snapshot();
+        *member.check_error.lock().unwrap_or_else(|e| e.into_inner()) =
+            outcome.as_ref().err().cloned();
+        let (transition, cause) = match outcome {
+            Ok(check) => (
+                member
+                    .health
+                    .update(|s| s.check_passed(now, check.response_time, check.seen, &limits)),
+                String::new(),
+            ),
+            Err(e) => {
+                self.counters.health_check_failure();
+                member.check_failures.fetch_add(1, Ordering::Relaxed);
+                (
+                    member.health.update(|s| s.check_failed(now, &limits)),
+                    format!("health check: {e}"),
+                )
+            }
+        };
+        let after = member.health.snapshot();
+        match (before.role, after.role) {
+            (Some(was), Some(is)) if was != is => self.role_changed(i, is),
+            _ => self.read_rotation_event(i, &before, &after, transition, &cause),
+        }
+        self.reelect(&cause);
+    }
+
+    /// Member `i` turned primary (promoted) or standby (demoted).
+    fn role_changed(&self, i: usize, role: Role) {
+        let node = &self.members[i].node;
+        node.drain();
+        let (kind, message) = match role {
+            Role::Primary => (
+                EventKind::MemberPromoted,
+                format!("{} was promoted: it is a primary now", node.label()),
+            ),
+            Role::Replica => (
+                EventKind::MemberDemoted,
+                format!("{} is a standby now", node.label()),
+            ),
+        };
+        self.emit(kind, node, message);
+    }
+
+    /// Counts a connection failure seen by a query toward member `i`'s health.
+    pub fn member_connection_failed(&self, i: usize) {
+        let limits = self.limits();
+        let member = &self.members[i];
+        let before = member.health.snapshot();
+        let transition = member.health.update(|s| s.query_failed(&limits));
+        let after = member.health.snapshot();
+        self.read_rotation_event(i, &before, &after, transition, "queries failed to reach it");
     }
 
     /// Sends an event, when anyone listens.
@@ -34,12 +84,18 @@ impl Cluster {
         }
     }
 
-    /// Tells why replica `i` left or rejoined the read rotation.
-    fn replica_event(&self, i: usize, before: &HealthState, transition: Transition, cause: &str) {
-        let node = &self.replicas[i].node;
-        let now = self.replicas[i].health.snapshot();
+    /// Tells why member `i` left or rejoined the read rotation.
+    fn read_rotation_event(
+        &self,
+        i: usize,
+        before: &HealthState,
+        now: &HealthState,
+        transition: Transition,
+        cause: &str,
+    ) {
+        let node = &self.members[i].node;
         if before.last_check.is_none() && now.last_check.is_some() {
-            // The first check: admission is quiet, a replica down from the start is not.
+            // The first check: admission is quiet, a member down from the start is not.
             if !now.healthy {
                 self.emit(
                     EventKind::ReplicaUnhealthy,
@@ -62,14 +118,7 @@ impl Cluster {
                     now.failure_count
                 ),
             ),
-            Transition::BecameIneligible if now.role == Some(Role::Primary) => (
-                EventKind::ReplicaPromoted,
-                format!(
-                    "{} is no longer a standby (promoted?); reads skip it",
-                    node.label()
-                ),
-            ),
-            Transition::BecameIneligible => (
+            Transition::BecameIneligible if now.lagging => (
                 EventKind::ReplicaLagging,
                 format!(
                     "{} is {} bytes / {} ms behind the primary, over the limit; reads skip it",
@@ -78,6 +127,7 @@ impl Cluster {
                     now.lag.map_or(0, |l| l.as_millis())
                 ),
             ),
+            Transition::BecameIneligible => return,
             Transition::BecameEligible if before.lagging && before.healthy => (
                 EventKind::ReplicaCaughtUp,
                 format!(
@@ -93,112 +143,28 @@ impl Cluster {
         self.emit(kind, node, message);
     }
 
-    /// One failover event per replica per second at most: never a line per query.
-    pub(super) fn failover_event(&self, i: usize, error: &CoreError) {
+    /// A read that failed on member `i` ran elsewhere: counted, and told at most once a second
+    /// per member (never a line per query).
+    pub(super) fn read_failed_over(&self, i: usize, error: &CoreError) {
+        self.member_connection_failed(i);
+        self.counters.failover();
+        let member = &self.members[i];
+        member.failovers.fetch_add(1, Ordering::Relaxed);
         let now = SystemTime::now()
             .duration_since(SystemTime::UNIX_EPOCH)
             .map_or(0, |d| d.as_millis() as u64);
-        let last = &self.replicas[i].last_failover_event;
+        let last = &member.last_failover_event;
         let before = last.load(Ordering::Relaxed);
         if now.saturating_sub(before) >= 1000
             && last
                 .compare_exchange(before, now, Ordering::Relaxed, Ordering::Relaxed)
                 .is_ok()
         {
-            let node = &self.replicas[i].node;
             self.emit(
                 EventKind::Failover,
-                node,
-                format!(
-                    "reads on {} failed over to the primary: {error}",
-                    node.label()
-                ),
+                &member.node,
+                format!("reads on {} failed over: {error}", member.node.label()),
             );
         }
-    }
-
-    /// Records the outcome of one health check of replica `i`.
-    pub(crate) fn record_check(
-        &self,
-        i: usize,
-        outcome: Result<ReplicaCheck, CoreError>,
-    ) -> Transition {
-        let now = SystemTime::now();
-        let limits = self.limits();
-        let before = self.replicas[i].health.snapshot();
-        let (transition, cause) = match outcome {
-            Ok(check) => (
-                self.replicas[i]
-                    .health
-                    .update(|s| s.check_passed(now, check.response_time, check.seen, &limits)),
-                String::new(),
-            ),
-            Err(e) => {
-                self.counters.health_check_failure();
-                self.replicas[i]
-                    .check_failures
-                    .fetch_add(1, Ordering::Relaxed);
-                (
-                    self.replicas[i]
-                        .health
-                        .update(|s| s.check_failed(now, &limits)),
-                    format!("health check: {e}"),
-                )
-            }
-        };
-        self.replica_event(i, &before, transition, &cause);
-        transition
-    }
-
-    /// Records the outcome of one health check of the primary; returns its WAL position, the
-    /// reference for the replicas' lag.
-    pub(crate) fn record_primary_check(
-        &self,
-        outcome: Result<PrimaryObservation, CoreError>,
-    ) -> Option<Lsn> {
-        let mut state = self.primary_state.lock().unwrap_or_else(|e| e.into_inner());
-        let before = state.clone();
-        state.last_check = Some(SystemTime::now());
-        let error = match outcome {
-            Ok(seen) => {
-                state.reachable = Some(true);
-                state.role = Some(if seen.in_recovery {
-                    Role::Replica
-                } else {
-                    Role::Primary
-                });
-                state.wal_lsn = seen.wal_lsn;
-                None
-            }
-            Err(e) => {
-                state.reachable = Some(false);
-                state.wal_lsn = None;
-                Some(e)
-            }
-        };
-        let now = state.clone();
-        drop(state);
-        let label = self.primary.label();
-        match (before.reachable, now.reachable, error) {
-            (Some(true) | None, Some(false), Some(e)) => self.emit(
-                EventKind::PrimaryUnreachable,
-                &self.primary,
-                format!("the primary {label} is unreachable: {e}"),
-            ),
-            (Some(false), Some(true), _) => self.emit(
-                EventKind::PrimaryReachable,
-                &self.primary,
-                format!("the primary {label} is reachable again"),
-            ),
-            _ => {}
-        }
-        if now.role == Some(Role::Replica) && before.role != Some(Role::Replica) {
-            self.emit(
-                EventKind::PrimaryInRecovery,
-                &self.primary,
-                format!("the configured primary {label} is a standby: writes will fail"),
-            );
-        }
-        now.wal_lsn
     }
 }

@@ -1,9 +1,10 @@
-//! Where each statement runs: reads on an eligible replica (or the primary when none can take
-//! them, or the replica fails), writes on the primary, dedicated connections for `getClient`.
+//! Where each statement runs: reads on an eligible standby, writes on the member that is primary
+//! now, waiting for the next primary when there is none; dedicated connections for `getClient`.
 
-use std::sync::atomic::Ordering;
+use tokio::time::Instant;
 
 use super::{Causal, Checkout, ClientKind, Cluster};
+use crate::checker;
 use crate::error::CoreError;
 use crate::health::Role;
 use crate::lsn::Lsn;
@@ -15,7 +16,7 @@ use crate::values::Param;
 
 impl Cluster {
     /// Runs one text where the router (or `route_override`) sends it, with read-your-writes:
-    /// a read waits for, or avoids, replicas that have not replayed `causal.min_lsn`; a write
+    /// a read waits for, or avoids, standbys that have not replayed `causal.min_lsn`; a write
     /// reports the WAL position that covers it when `causal.track_write`.
     pub async fn query(
         &self,
@@ -50,17 +51,14 @@ impl Cluster {
                 self.counters.write();
                 // Anything run on the primary in a session is tracked: a statement forced there
                 // may call a function that writes.
-                let outcome = self
-                    .primary
-                    .run(&statements, params, primary_retry, causal.track_write)
-                    .await;
-                outcome.map_err(|e| self.explain_primary_error(e))
+                self.on_primary(&statements, params, primary_retry, causal.track_write)
+                    .await
             }
             Target::Replica if causal.strong => {
                 self.counters.read();
                 self.counters.consistency_primary_read();
                 let retry = Retry::Read { limit: None };
-                self.primary.run(&statements, params, retry, false).await
+                self.on_primary(&statements, params, retry, false).await
             }
             Target::Replica => {
                 self.counters.read();
@@ -69,55 +67,59 @@ impl Cluster {
         }
     }
 
-    /// A read: on an eligible replica, bounded by `replicaReadTimeout`; on the primary when no
-    /// replica is eligible, or the replica's connection fails, times out, or the replica
-    /// cancels the read on a recovery conflict.
+    /// A read: on an eligible standby, bounded by `replicaReadTimeout`; on the primary when no
+    /// standby is eligible, or the standby's connection fails, times out, or it cancels the read
+    /// on a recovery conflict. While no member is primary, another standby takes it instead.
     async fn read(
         &self,
         statements: &Statements<'_>,
         params: &[Param],
         causal: Causal,
     ) -> Result<Outcome, CoreError> {
-        // A read that must see a position goes first to a replica already known to have
+        // A read that must see a position goes first to a standby already known to have
         // replayed it, and only then asks (and waits for) one that may not have.
         let known = causal.min_lsn.and_then(|min| {
-            self.balancer.pick(self.replicas.len(), |i| {
-                let r = &self.replicas[i];
-                r.health.is_eligible() && r.node.known_replayed() >= min
+            self.balancer.pick(self.members.len(), |i| {
+                let m = &self.members[i];
+                m.health.is_eligible() && m.node.known_replayed() >= min
             })
         });
-        match known.or_else(|| self.pick_replica()) {
-            Some(i) => match self.read_on(i, statements, params, causal.min_lsn).await {
-                // The replica had not replayed the reader's writes in time.
-                Ok(None) => self.counters.consistency_primary_read(),
+        let mut tried = None;
+        let mut next = known.or_else(|| self.pick_standby(None));
+        if next.is_none() && self.members.len() > 1 {
+            self.counters.failover();
+        }
+        while let Some(i) = next.take() {
+            match self.read_on(i, statements, params, causal.min_lsn).await {
                 Ok(Some(reply)) => return Ok(Outcome::untracked(reply)),
+                // The standby had not replayed the reader's writes in time.
+                Ok(None) => self.counters.consistency_primary_read(),
                 Err(e) if e.is_connection_failure() => {
-                    self.replica_connection_failed(i);
-                    self.counters.failover();
-                    self.replicas[i].failovers.fetch_add(1, Ordering::Relaxed);
-                    self.failover_event(i, &e);
+                    self.read_failed_over(i, &e);
+                    // With no primary to take it, one more standby may.
+                    if tried.is_none() && self.writer().is_none() {
+                        tried = Some(i);
+                        next = self.pick_standby(Some(i));
+                    }
                 }
-                // The replica refused a write the router took for a read (a function the
+                // The standby refused a write the router took for a read (a function the
                 // write-function list does not know): it changed nothing, so run it where it can,
                 // as the write it is: once, and tracked for read-your-writes.
                 Err(e) if e.is_read_only_refusal() => {
                     self.counters.misrouted_read();
                     return self
-                        .primary
-                        .run(statements, params, Retry::Never, causal.track_write)
+                        .on_primary(statements, params, Retry::Never, causal.track_write)
                         .await;
                 }
                 Err(e) => return Err(e),
-            },
-            None if !self.replicas.is_empty() => self.counters.failover(),
-            None => {}
+            }
         }
         let retry = Retry::Read { limit: None };
-        self.primary.run(statements, params, retry, false).await
+        self.on_primary(statements, params, retry, false).await
     }
 
-    /// Reads on replica `i`, bounded by `replicaReadTimeout`; with `min_lsn`, only once it has
-    /// replayed that far (`None` when it did not within `causalWaitMs`). A replica already
+    /// Reads on member `i`, bounded by `replicaReadTimeout`; with `min_lsn`, only once it has
+    /// replayed that far (`None` when it did not within `causalWaitMs`). A standby already
     /// known to be past it reads at once.
     async fn read_on(
         &self,
@@ -126,14 +128,14 @@ impl Cluster {
         params: &[Param],
         min_lsn: Option<Lsn>,
     ) -> Result<Option<Reply>, CoreError> {
-        let node = &self.replicas[i].node;
+        let node = &self.members[i].node;
         let limit = self.options.replica_read_timeout;
         match min_lsn {
             Some(min) if node.known_replayed() < min => {
                 self.counters.causal_wait();
                 let read = node.run_after_replay(statements, params, min, self.options.causal_wait);
                 match limit {
-                    // Bounded like any replica read: a hung replica fails over.
+                    // Bounded like any replica read: a hung standby fails over.
                     Some(limit) => tokio::time::timeout(limit, read)
                         .await
                         .unwrap_or_else(|_| Err(node.timed_out(limit))),
@@ -149,58 +151,134 @@ impl Cluster {
         }
     }
 
-    fn pick_replica(&self) -> Option<usize> {
-        self.balancer.pick(self.replicas.len(), |i| {
-            self.replicas[i].health.is_eligible()
+    /// The next eligible standby in the rotation, other than `except`.
+    fn pick_standby(&self, except: Option<usize>) -> Option<usize> {
+        self.balancer.pick(self.members.len(), |i| {
+            Some(i) != except && self.members[i].health.is_eligible()
         })
     }
 
-    /// A write the configured primary refused because it is a standby says so plainly.
-    fn explain_primary_error(&self, e: CoreError) -> CoreError {
-        let in_recovery = self
-            .primary_state
-            .lock()
-            .is_ok_and(|s| s.role == Some(Role::Replica));
-        let refused = e.is_read_only_refusal();
-        match e {
-            CoreError::Database(cause) if in_recovery && refused => CoreError::PrimaryInRecovery {
-                node: self.primary.label().to_string(),
-                cause,
-            },
-            other => other,
+    /// Runs on the member that is primary now. With none, or when the one there refuses the
+    /// statement before running it (down, a standby now, shutting down), roles are refreshed at
+    /// once and the statement waits for the next primary, up to `connectionTimeoutMillis`. A
+    /// read may also go again after its connection broke; a write then fails, its outcome
+    /// unknown.
+    async fn on_primary(
+        &self,
+        statements: &Statements<'_>,
+        params: &[Param],
+        retry: Retry,
+        track: bool,
+    ) -> Result<Outcome, CoreError> {
+        let deadline = Instant::now() + self.options.connect_timeout;
+        loop {
+            let w = self.await_primary(deadline).await?;
+            let node = &self.members[w].node;
+            let error = match node.run(statements, params, retry, track).await {
+                Err(e) if e.refused_before_running() => e,
+                Err(e) if retry != Retry::Never && e.is_connection_failure() => e,
+                Err(e) if e.breaks_connection() => {
+                    return Err(CoreError::OutcomeUnknown {
+                        node: node.label().to_string(),
+                        cause: Box::new(e),
+                    })
+                }
+                other => return other,
+            };
+            if !self.primary_failed(w, &error).await || Instant::now() >= deadline {
+                return Err(error);
+            }
         }
     }
 
-    /// A dedicated connection for `getClient`: reads from an eligible replica (the primary when
-    /// there is none or it cannot connect), writes from the primary.
+    /// The member that is primary now, waiting for one until `deadline`. When the member that
+    /// should be primary (the last one, else the configured one) fails in a way waiting cannot
+    /// mend — a certificate, a password — that error comes at once.
+    async fn await_primary(&self, deadline: Instant) -> Result<usize, CoreError> {
+        if let Some(w) = self.writer() {
+            return Ok(w);
+        }
+        let expected = &self.members[self.last_writer().unwrap_or(0)];
+        if let Some(e) = expected.check_error().filter(|e| !e.is_unavailable()) {
+            return Err(e);
+        }
+        let started = Instant::now();
+        match self.await_writer(deadline).await {
+            Some(w) => Ok(w),
+            None => {
+                self.ensure_open()?;
+                Err(CoreError::NoPrimary {
+                    waited_ms: started.elapsed().as_millis(),
+                    members: self.describe_members(),
+                    cause: expected.check_error().map(Box::new),
+                })
+            }
+        }
+    }
+
+    /// Member `w`, primary until now, failed a statement without running it: learn its role at
+    /// once (and everyone's). Returns whether waiting for a primary may help: not when `w` is
+    /// still the primary and refused the statement as read-only (a setting, not a role change).
+    async fn primary_failed(&self, w: usize, error: &CoreError) -> bool {
+        // Pooled connections that met a standby, or a server going away, are stale.
+        self.members[w].node.drain();
+        checker::check_member(self, w).await;
+        self.refresh_roles();
+        !(error.is_read_only_refusal() && self.writer() == Some(w))
+    }
+
+    /// `primary (127.0.0.1:5432): unreachable; replica_0 (…): standby; …`, for errors.
+    fn describe_members(&self) -> String {
+        let described: Vec<String> = self
+            .members
+            .iter()
+            .map(|m| {
+                let h = m.health.snapshot();
+                let what = match (h.reachable, h.role) {
+                    (false, _) => "unreachable",
+                    (true, Some(Role::Primary)) => "primary",
+                    (true, _) => "standby",
+                };
+                format!("{}: {what}", m.node.label())
+            })
+            .collect();
+        described.join("; ")
+    }
+
+    /// A dedicated connection for `getClient`: reads from an eligible standby (the primary when
+    /// there is none or it cannot connect), writes from the member that is primary now.
     pub async fn checkout(&self, kind: ClientKind) -> Result<Checkout, CoreError> {
         self.ensure_open()?;
         if kind == ClientKind::Read {
-            match self.pick_replica() {
-                Some(i) => match self.replicas[i]
+            match self.pick_standby(None) {
+                Some(i) => match self.members[i]
                     .node
                     .connection_within(self.options.replica_read_timeout)
                     .await
                 {
-                    Ok(conn) => {
-                        return Ok(Checkout {
-                            conn,
-                            replica: Some(i),
-                        })
-                    }
+                    Ok(conn) => return Ok(Checkout { conn, member: i }),
                     Err(e) if e.is_connection_failure() => {
-                        self.replica_connection_failed(i);
+                        self.member_connection_failed(i);
                         self.counters.failover();
                     }
                     Err(e) => return Err(e),
                 },
-                None if !self.replicas.is_empty() => self.counters.failover(),
+                None if self.members.len() > 1 => self.counters.failover(),
                 None => {}
             }
         }
-        Ok(Checkout {
-            conn: self.primary.connection().await?,
-            replica: None,
-        })
+        let deadline = Instant::now() + self.options.connect_timeout;
+        loop {
+            let w = self.await_primary(deadline).await?;
+            match self.members[w].node.connection().await {
+                Ok(conn) => return Ok(Checkout { conn, member: w }),
+                Err(e) if e.refused_before_running() => {
+                    if !self.primary_failed(w, &e).await || Instant::now() >= deadline {
+                        return Err(e);
+                    }
+                }
+                Err(e) => return Err(e),
+            }
+        }
     }
 }

@@ -12,6 +12,7 @@ mod probe;
 mod server_text;
 
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Instant;
 
 use deadpool_postgres::Pool;
 use tokio_postgres_rustls::MakeRustlsConnect;
@@ -37,8 +38,13 @@ pub struct Node {
     checker: tokio::sync::Mutex<Option<tokio_postgres::Client>>,
     /// How long statements routed here took, connecting included.
     latency: LatencyHistogram,
-    /// The latest WAL position seen replayed here (replicas; from checks and causal reads).
+    /// The latest WAL position seen replayed here (standbys; from checks and causal reads).
     replayed: AtomicU64,
+    /// When the node was made: the origin of `drained_until`.
+    opened: Instant,
+    /// Connections created up to this many nanoseconds after `opened` are not handed out again
+    /// (0: none); see [`Node::drain`].
+    drained_until: AtomicU64,
 }
 
 impl Node {
@@ -59,6 +65,8 @@ impl Node {
             checker: tokio::sync::Mutex::new(None),
             latency: LatencyHistogram::default(),
             replayed: AtomicU64::new(0),
+            opened: Instant::now(),
+            drained_until: AtomicU64::new(0),
         }
     }
 

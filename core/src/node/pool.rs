@@ -1,5 +1,6 @@
 //! The node's connection pool: how it is built, and checking out with a bound on the wait.
 
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use deadpool_postgres::{Manager, ManagerConfig, Object, Pool, RecyclingMethod, Runtime, Timeouts};
@@ -31,12 +32,38 @@ pub(super) fn build(config: &NodeConfig, tls: MakeRustlsConnect, options: &Optio
 }
 
 impl Node {
-    /// A pooled connection, waiting as long as the pool's own limits allow.
+    /// A pooled connection, waiting as long as the pool's own limits allow. Connections opened
+    /// before the latest [`Node::drain`] are closed, never handed out.
     pub async fn connection(&self) -> Result<Object, CoreError> {
-        self.pool.get().await.map_err(|e| {
-            let wait = self.pool.timeouts().wait.unwrap_or_default();
-            CoreError::from_pool(e, &self.label, wait)
-        })
+        loop {
+            let conn = self.pool.get().await.map_err(|e| {
+                let wait = self.pool.timeouts().wait.unwrap_or_default();
+                CoreError::from_pool(e, &self.label, wait)
+            })?;
+            if !self.drained(&conn) {
+                return Ok(conn);
+            }
+            drop(Object::take(conn));
+        }
+    }
+
+    /// Forgets every connection opened until now: the idle ones close at once, the ones in use
+    /// when they are next checked out. For a role change, whose connections were opened for the
+    /// old role (and, behind a name that moved, maybe to another server); the checker's own
+    /// connection is opened afresh too.
+    pub fn drain(&self) {
+        let now = self.opened.elapsed().as_nanos() as u64;
+        self.drained_until.fetch_max(now.max(1), Ordering::Relaxed);
+        self.pool.retain(|_, _| false);
+        if let Ok(mut checker) = self.checker.try_lock() {
+            checker.take();
+        }
+    }
+
+    fn drained(&self, conn: &Object) -> bool {
+        let until = self.drained_until.load(Ordering::Relaxed);
+        let created = Object::metrics(conn).created;
+        until != 0 && created.saturating_duration_since(self.opened).as_nanos() as u64 <= until
     }
 
     /// A pooled connection, waiting at most `limit` (connecting included).
@@ -55,6 +82,7 @@ impl Node {
             code: "ETIMEDOUT",
             node: self.label.clone(),
             message: format!("no answer within {} ms", limit.as_millis()),
+            connecting: false,
         }
     }
 

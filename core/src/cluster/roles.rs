@@ -1,0 +1,181 @@
+//! Who is primary now. Every recorded check re-runs the election ([`crate::topology::elect`]);
+//! a write that finds no primary, or is refused by the one it found, refreshes every member's
+//! role at once and waits for the next primary instead of waiting for the next interval.
+
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use tokio::time::Instant;
+
+use super::{Cluster, NO_WRITER};
+use crate::checker;
+use crate::events::EventKind;
+use crate::lsn::Lsn;
+use crate::topology::{elect, Election};
+
+/// The shortest time between two role refreshes, however many writes ask for one.
+const REFRESH_EVERY: Duration = Duration::from_millis(100);
+
+impl Cluster {
+    /// The member that takes the writes now.
+    pub fn writer(&self) -> Option<usize> {
+        match self.writer.load(Ordering::Acquire) {
+            NO_WRITER => None,
+            w => Some(w),
+        }
+    }
+
+    /// The member that took the writes last (now, or before the primary was lost).
+    pub(super) fn last_writer(&self) -> Option<usize> {
+        let roles = self.roles.lock().unwrap_or_else(|e| e.into_inner());
+        roles.last_writer
+    }
+
+    /// The writer's WAL position at its latest check: the reference for replication lag.
+    pub(crate) fn writer_lsn(&self) -> Option<Lsn> {
+        self.writer()
+            .and_then(|w| self.members[w].health.snapshot().wal_lsn)
+    }
+
+    /// Elects the writer from what the latest checks saw; tells of a change (`cause`: what the
+    /// check that led to it found, for the message when the primary is lost).
+    pub(super) fn reelect(&self, cause: &str) {
+        // Sightings are read under the lock, so that a slower election never overwrites a
+        // newer one with what it saw earlier.
+        let mut roles = self.roles.lock().unwrap_or_else(|e| e.into_inner());
+        let sightings: Vec<_> = self
+            .members
+            .iter()
+            .map(|m| m.health.snapshot().sighting())
+            .collect();
+        let next = elect(&sightings, roles.election.writer);
+        if next == roles.election {
+            return;
+        }
+        let before = std::mem::replace(&mut roles.election, next.clone());
+        let last_writer = roles.last_writer;
+        if next.writer.is_some() {
+            roles.last_writer = next.writer;
+        }
+        self.writer
+            .store(next.writer.unwrap_or(NO_WRITER), Ordering::Release);
+        drop(roles);
+        if next.writer.is_some() && last_writer.is_some() && next.writer != last_writer {
+            self.counters.primary_change();
+        }
+        self.election_events(&before, &next, last_writer, cause);
+        self.election_changed.notify_waiters();
+    }
+
+    /// Tells of a new primary, a lost one, one found again, and of split brain.
+    fn election_events(
+        &self,
+        before: &Election,
+        next: &Election,
+        last_writer: Option<usize>,
+        cause: &str,
+    ) {
+        let label = |i: usize| self.members[i].node.label().to_string();
+        let timeline = |i: usize| self.members[i].health.snapshot().timeline.unwrap_or(0);
+        if let (Some(w), false) = (next.writer, next.fenced.is_empty()) {
+            if next.fenced != before.fenced {
+                let fenced: Vec<String> = next
+                    .fenced
+                    .iter()
+                    .map(|&i| format!("{} (timeline {})", label(i), timeline(i)))
+                    .collect();
+                self.emit(
+                    EventKind::SplitBrain,
+                    &self.members[w].node,
+                    format!(
+                        "more than one member claims to be primary: writes go to {} (timeline \
+                         {}); {} serves nothing until it is a standby",
+                        label(w),
+                        timeline(w),
+                        fenced.join(", ")
+                    ),
+                );
+            }
+        }
+        match (before.writer, next.writer, last_writer) {
+            (_, Some(w), Some(last)) if w != last => self.emit(
+                EventKind::PrimaryChanged,
+                &self.members[w].node,
+                format!(
+                    "writes now go to {}, the new primary (was {})",
+                    label(w),
+                    label(last)
+                ),
+            ),
+            (None, Some(w), Some(_)) => self.emit(
+                EventKind::PrimaryReachable,
+                &self.members[w].node,
+                format!("{} is primary again: writes go there", label(w)),
+            ),
+            (Some(b), None, _) => self.no_primary_event(Some(b), cause),
+            _ => {}
+        }
+    }
+
+    /// No member is primary: writes wait for one. `last` is the one that was, if any.
+    pub(crate) fn no_primary_event(&self, last: Option<usize>, cause: &str) {
+        let node = &self.members[last.unwrap_or(0)].node;
+        let was = match (last, cause) {
+            (Some(_), "") => format!(" ({} was)", node.label()),
+            (Some(_), cause) => format!(" ({} was; {cause})", node.label()),
+            (None, _) => String::new(),
+        };
+        self.emit(
+            EventKind::PrimaryUnreachable,
+            node,
+            format!(
+                "no member is primary{was}: writes wait up to {} ms for one",
+                self.options.connect_timeout.as_millis()
+            ),
+        );
+    }
+
+    /// Checks every member's role now, in the background; at most one refresh runs at a time
+    /// and one starts at most every [`REFRESH_EVERY`]. Each member's result is recorded as it
+    /// arrives, so a hung member delays no one.
+    pub(super) fn refresh_roles(&self) {
+        let Some(cluster) = self.this.upgrade() else {
+            return;
+        };
+        if self.is_closed() || self.refreshing.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        let task = tokio::spawn(async move {
+            let started = Instant::now();
+            checker::check_all(&cluster).await;
+            tokio::time::sleep_until(started + REFRESH_EVERY).await;
+            cluster.refreshing.store(false, Ordering::Release);
+        });
+        // Kept only to be aborted on close; finished ones are dropped with the list.
+        let mut tasks = self.tasks.lock().unwrap_or_else(|e| e.into_inner());
+        tasks.retain(|t| !t.is_finished());
+        tasks.push(task);
+    }
+
+    /// The writer, waiting for one until `deadline` while refreshing roles; `None` when none
+    /// appeared in time (or the manager closed).
+    pub(super) async fn await_writer(&self, deadline: Instant) -> Option<usize> {
+        loop {
+            let changed = self.election_changed.notified();
+            tokio::pin!(changed);
+            changed.as_mut().enable();
+            if let Some(w) = self.writer() {
+                return Some(w);
+            }
+            if self.is_closed() || Instant::now() >= deadline {
+                return None;
+            }
+            self.refresh_roles();
+            let nap = (Instant::now() + REFRESH_EVERY).min(deadline);
+            tokio::select! {
+                _ = changed => {}
+                _ = tokio::time::sleep_until(nap) => {}
+            }
+        }
+    }
+}
