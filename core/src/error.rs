@@ -126,13 +126,14 @@ impl CoreError {
         }
     }
 
-    /// The server could not be reached or is not taking work now, so that waiting (for it, or
-    /// for another primary) may mend it. A certificate, a password or a missing database will
-    /// not mend by waiting.
-    pub fn is_unavailable(&self) -> bool {
+    /// A failure to connect that waiting will not mend: a certificate, a password or a role
+    /// (SQLSTATE class 28), a database that does not exist. Everything else may pass.
+    pub fn is_permanent(&self) -> bool {
         match self {
-            CoreError::Connection { code, .. } => !TLS_CODES.contains(code),
-            CoreError::Database(db) => server_fault(db).is_some(),
+            CoreError::Connection { code, .. } => TLS_CODES.contains(code),
+            CoreError::Database(db) => {
+                db.code().code().starts_with("28") || *db.code() == SqlState::INVALID_CATALOG_NAME
+            }
             _ => false,
         }
     }

@@ -21,6 +21,21 @@ pub enum Param {
     Binary(Vec<u8>),
 }
 
+impl Param {
+    /// Bytes the value takes on the wire.
+    pub fn len(&self) -> usize {
+        match self {
+            Param::Null => 0,
+            Param::Text(s) => s.len(),
+            Param::Binary(b) => b.len(),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
 impl ToSql for Param {
     fn to_sql(&self, _: &Type, out: &mut BytesMut) -> Result<IsNull, BoxError> {
         match self {

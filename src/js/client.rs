@@ -22,6 +22,8 @@ pub struct NativeClient {
     completions: Arc<Completions>,
     /// The member the connection came from.
     member: usize,
+    /// It took the writes at checkout: what this client commits is tracked for read-your-writes.
+    from_writer: bool,
     state: Arc<tokio::sync::Mutex<ClientState>>,
 }
 
@@ -56,6 +58,7 @@ impl NativeClient {
             cluster,
             completions,
             member: checkout.member,
+            from_writer: checkout.from_writer,
             state: Arc::new(tokio::sync::Mutex::new(ClientState {
                 conn: Some(checkout.conn),
                 in_transaction: false,
@@ -85,11 +88,14 @@ impl NativeClient {
         let completions = self.completions.clone();
         let cluster = self.cluster.clone();
         let state = self.state.clone();
-        let member = self.member;
+        let source = Source {
+            member: self.member,
+            from_writer: self.from_writer,
+        };
         let params = params(values);
         let track = track.unwrap_or(false);
         napi::bindgen_prelude::spawn(async move {
-            let outcome = run(&cluster, member, &state, &text, &params, track).await;
+            let outcome = run(&cluster, source, &state, &text, &params, track).await;
             completions.finish(id, Settled(outcome.map(JsResult)));
         });
     }
@@ -126,10 +132,18 @@ async fn reset_session(conn: &Object) -> bool {
     conn.batch_execute("DISCARD ALL").await.is_ok()
 }
 
+/// Where a client's connection came from.
+#[derive(Clone, Copy)]
+struct Source {
+    member: usize,
+    /// The member took the writes at checkout.
+    from_writer: bool,
+}
+
 /// Runs `text` on the client's connection and tracks what it did to the session.
 async fn run(
     cluster: &Cluster,
-    member: usize,
+    source: Source,
     state: &tokio::sync::Mutex<ClientState>,
     text: &str,
     params: &[Param],
@@ -140,7 +154,7 @@ async fn run(
         return Err(CoreError::Released);
     };
     let statements = Statements::parse(text);
-    let node = cluster.node(member);
+    let node = cluster.node(source.member);
     let may_wrap = !state.in_transaction;
     let outcome = node.run_on(conn, &statements, params, may_wrap).await;
     let effect = statements.transaction_effect();
@@ -152,7 +166,12 @@ async fn run(
             // After a failed transaction statement the state is unknown: assume open.
             state.in_transaction |= effect.is_some();
             if e.is_connection_failure() {
-                cluster.member_connection_failed(member);
+                cluster.member_connection_failed(source.member);
+            }
+            // A write client's primary that refuses (a standby now, shutting down): find out
+            // now, so that the next client goes to the new primary.
+            if source.from_writer && e.refused_before_running() {
+                cluster.refresh_roles();
             }
         }
     }
@@ -161,7 +180,7 @@ async fn run(
     // the WAL position that covers it, for read-your-writes. Any statement counts, since a
     // read-looking one may call a function that writes.
     let write_lsn = match state.conn.as_ref() {
-        Some(conn) if track && !state.in_transaction && cluster.writer() == Some(member) => {
+        Some(conn) if track && !state.in_transaction && source.from_writer => {
             insert_lsn(conn).await.ok().flatten()
         }
         _ => None,

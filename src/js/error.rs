@@ -72,15 +72,10 @@ pub fn to_js_error(env: RawEnv, err: &CoreError) -> Result<RawValue> {
         CoreError::InvalidInput(_) => coded(code::INVALID_ARG_VALUE, true),
         CoreError::Driver(_) => env.error(&message, false),
         // The primary that cannot be reached fails with its connection's code, as with pg.
-        CoreError::NoPrimary {
-            cause: Some(cause), ..
-        } if matches!(**cause, CoreError::Connection { .. }) => {
-            let CoreError::Connection { code, .. } = **cause else {
-                unreachable!("matched above")
-            };
-            coded(code, false)
-        }
-        CoreError::NoPrimary { .. } => coded(code::NO_PRIMARY, false),
+        CoreError::NoPrimary { cause, .. } => match cause.as_deref() {
+            Some(CoreError::Connection { code, .. }) => coded(code, false),
+            _ => coded(code::NO_PRIMARY, false),
+        },
         CoreError::OutcomeUnknown { .. } => coded(code::OUTCOME_UNKNOWN, false),
         CoreError::Database(db) => database_error(env, db.message(), db),
     }

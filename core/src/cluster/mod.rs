@@ -15,6 +15,7 @@ mod route;
 
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock, Weak};
+use std::time::SystemTime;
 
 use deadpool_postgres::Object;
 use tokio::sync::Notify;
@@ -43,6 +44,8 @@ pub struct Member {
     check_failures: AtomicU64,
     /// Why its latest check failed (`None` when it passed).
     check_error: Mutex<Option<CoreError>>,
+    /// A role refresh's probe of this member is under way.
+    probing: AtomicBool,
 }
 
 impl Member {
@@ -54,6 +57,7 @@ impl Member {
             failovers: AtomicU64::new(0),
             check_failures: AtomicU64::new(0),
             check_error: Mutex::new(None),
+            probing: AtomicBool::new(false),
         }
     }
 
@@ -98,7 +102,7 @@ pub struct Cluster {
     roles: Mutex<Roles>,
     /// Wakes writes that wait for a primary whenever the election changes.
     election_changed: Notify,
-    /// A role refresh is running (see [`Cluster::refresh_roles`]).
+    /// A role refresh started less than its interval ago (see [`Cluster::refresh_roles`]).
     refreshing: AtomicBool,
     /// Receives state changes (set once by the binding).
     events: OnceLock<EventSink>,
@@ -110,12 +114,14 @@ pub struct Cluster {
     this: Weak<Cluster>,
 }
 
-/// The latest election, and the last member that took the writes (to tell a new primary from
-/// the same one found again).
+/// The latest election, the last member that took the writes (to tell a new primary from the
+/// same one found again), and when members were fenced (split brain is told once confirmed).
 #[derive(Debug, Default)]
 struct Roles {
     election: Election,
     last_writer: Option<usize>,
+    fenced_since: Option<SystemTime>,
+    split_brain_told: bool,
 }
 
 /// Read-your-writes for one query, decided by the caller (the facade's sessions).
@@ -140,6 +146,8 @@ pub enum ClientKind {
 pub struct Checkout {
     pub conn: Object,
     pub member: usize,
+    /// The member took the writes when the connection was checked out.
+    pub from_writer: bool,
 }
 
 /// One member's entry in `getReplicaStatus()` or `getMetrics().primary`.

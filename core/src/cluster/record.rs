@@ -11,34 +11,50 @@ use crate::health::{Check, HealthState, Role, Transition};
 use crate::node::Node;
 
 impl Cluster {
-    /// Records the outcome of one health check of member `i`. A member whose role changed has
-    /// its pooled connections drained: they were opened for the old role.
+    /// Records the outcome of one health check of member `i`. A member whose role or timeline
+    /// changed, or that is reachable again, has its pooled connections drained: they were opened
+    /// for the old role (or, behind a name that moved, to another server).
     pub(crate) fn record_check(&self, i: usize, outcome: Result<Check, CoreError>) {
         let now = SystemTime::now();
         let limits = self.limits();
         let member = &self.members[i];
-        let before = member.health.snapshot();
         *member.check_error.lock().unwrap_or_else(|e| e.into_inner()) =
             outcome.as_ref().err().cloned();
+        // Before and after are taken in the same update, so concurrent checks of one member
+        // (its loop, a refresh) never both report the same change.
+        let (mut before, mut after) = (HealthState::default(), HealthState::default());
+        let mut record = |change: &mut dyn FnMut(&mut HealthState) -> Transition| {
+            member.health.update(|s| {
+                before = s.clone();
+                let transition = change(s);
+                after = s.clone();
+                transition
+            })
+        };
         let (transition, cause) = match outcome {
             Ok(check) => (
-                member
-                    .health
-                    .update(|s| s.check_passed(now, check.response_time, check.seen, &limits)),
+                record(&mut |s| s.check_passed(now, check.response_time, check.seen, &limits)),
                 String::new(),
             ),
             Err(e) => {
                 self.counters.health_check_failure();
                 member.check_failures.fetch_add(1, Ordering::Relaxed);
                 (
-                    member.health.update(|s| s.check_failed(now, &limits)),
+                    record(&mut |s| s.check_failed(now, &limits)),
                     format!("health check: {e}"),
                 )
             }
         };
-        let after = member.health.snapshot();
-        match (before.role, after.role) {
-            (Some(was), Some(is)) if was != is => self.role_changed(i, is),
+        let role_changed = matches!((before.role, after.role), (Some(was), Some(is)) if was != is);
+        let back = after.reachable && !before.reachable && before.last_check.is_some();
+        let new_timeline = after.timeline.is_some()
+            && before.timeline.is_some()
+            && after.timeline != before.timeline;
+        if role_changed || back || new_timeline {
+            member.node.drain();
+        }
+        match after.role {
+            Some(role) if role_changed => self.role_changed(i, role),
             _ => self.read_rotation_event(i, &before, &after, transition, &cause),
         }
         self.reelect(&cause);
@@ -47,7 +63,6 @@ impl Cluster {
     /// Member `i` turned primary (promoted) or standby (demoted).
     fn role_changed(&self, i: usize, role: Role) {
         let node = &self.members[i].node;
-        node.drain();
         let (kind, message) = match role {
             Role::Primary => (
                 EventKind::MemberPromoted,

@@ -1,13 +1,14 @@
 //! Who is primary now. Every recorded check re-runs the election ([`crate::topology::elect`]);
-//! a write that finds no primary, or is refused by the one it found, refreshes every member's
-//! role at once and waits for the next primary instead of waiting for the next interval.
+//! a write that finds no primary, or is refused by the one it found because its role changed,
+//! refreshes every member's role at once and waits for the next primary instead of waiting for
+//! the next interval.
 
 use std::sync::atomic::Ordering;
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use tokio::time::Instant;
 
-use super::{Cluster, NO_WRITER};
+use super::{Cluster, Roles, NO_WRITER};
 use crate::checker;
 use crate::events::EventKind;
 use crate::lsn::Lsn;
@@ -31,14 +32,16 @@ impl Cluster {
         roles.last_writer
     }
 
-    /// The writer's WAL position at its latest check: the reference for replication lag.
+    /// The WAL position of the member that takes (or last took) the writes, at its latest
+    /// passing check: the reference for replication lag, kept through a failover.
     pub(crate) fn writer_lsn(&self) -> Option<Lsn> {
-        self.writer()
+        self.last_writer()
             .and_then(|w| self.members[w].health.snapshot().wal_lsn)
     }
 
-    /// Elects the writer from what the latest checks saw; tells of a change (`cause`: what the
-    /// check that led to it found, for the message when the primary is lost).
+    /// Elects the writer from what the latest checks saw, and tells of a change (`cause`: what
+    /// the check that led to it found, for the message when the primary is lost). Events go out
+    /// under the lock, so two elections never tell theirs out of order.
     pub(super) fn reelect(&self, cause: &str) {
         // Sightings are read under the lock, so that a slower election never overwrites a
         // newer one with what it saw earlier.
@@ -49,26 +52,38 @@ impl Cluster {
             .map(|m| m.health.snapshot().sighting())
             .collect();
         let next = elect(&sightings, roles.election.writer);
-        if next == roles.election {
-            return;
+        let changed = next != roles.election;
+        if changed {
+            let before = std::mem::replace(&mut roles.election, next.clone());
+            let last_writer = roles.last_writer;
+            if next.writer.is_some() {
+                roles.last_writer = next.writer;
+            }
+            self.writer
+                .store(next.writer.unwrap_or(NO_WRITER), Ordering::Release);
+            if next.writer.is_some() && last_writer.is_some() && next.writer != last_writer {
+                self.counters.primary_change();
+            }
+            if next.fenced != before.fenced {
+                // A claimant on a lower timeline may only be one whose last check predates its
+                // demotion (an ordinary switchover): look again before calling it split brain.
+                roles.fenced_since = (!next.fenced.is_empty()).then(SystemTime::now);
+                roles.split_brain_told = false;
+                if !next.fenced.is_empty() {
+                    self.refresh_roles();
+                }
+            }
+            self.writer_events(&before, &next, last_writer, cause);
         }
-        let before = std::mem::replace(&mut roles.election, next.clone());
-        let last_writer = roles.last_writer;
-        if next.writer.is_some() {
-            roles.last_writer = next.writer;
-        }
-        self.writer
-            .store(next.writer.unwrap_or(NO_WRITER), Ordering::Release);
+        self.split_brain_event(&mut roles);
         drop(roles);
-        if next.writer.is_some() && last_writer.is_some() && next.writer != last_writer {
-            self.counters.primary_change();
+        if changed {
+            self.election_changed.notify_waiters();
         }
-        self.election_events(&before, &next, last_writer, cause);
-        self.election_changed.notify_waiters();
     }
 
-    /// Tells of a new primary, a lost one, one found again, and of split brain.
-    fn election_events(
+    /// Tells of a new primary, a lost one, or the same one found again.
+    fn writer_events(
         &self,
         before: &Election,
         next: &Election,
@@ -76,27 +91,6 @@ impl Cluster {
         cause: &str,
     ) {
         let label = |i: usize| self.members[i].node.label().to_string();
-        let timeline = |i: usize| self.members[i].health.snapshot().timeline.unwrap_or(0);
-        if let (Some(w), false) = (next.writer, next.fenced.is_empty()) {
-            if next.fenced != before.fenced {
-                let fenced: Vec<String> = next
-                    .fenced
-                    .iter()
-                    .map(|&i| format!("{} (timeline {})", label(i), timeline(i)))
-                    .collect();
-                self.emit(
-                    EventKind::SplitBrain,
-                    &self.members[w].node,
-                    format!(
-                        "more than one member claims to be primary: writes go to {} (timeline \
-                         {}); {} serves nothing until it is a standby",
-                        label(w),
-                        timeline(w),
-                        fenced.join(", ")
-                    ),
-                );
-            }
-        }
         match (before.writer, next.writer, last_writer) {
             (_, Some(w), Some(last)) if w != last => self.emit(
                 EventKind::PrimaryChanged,
@@ -117,6 +111,44 @@ impl Cluster {
         }
     }
 
+    /// Split brain, told once: a fenced member whose check after it was fenced still claims
+    /// to be primary.
+    fn split_brain_event(&self, roles: &mut Roles) {
+        let (Some(since), false, Some(w)) = (
+            roles.fenced_since,
+            roles.split_brain_told,
+            roles.election.writer,
+        ) else {
+            return;
+        };
+        let health = |i: usize| self.members[i].health.snapshot();
+        let confirmed: Vec<String> = roles
+            .election
+            .fenced
+            .iter()
+            .filter(|&&i| health(i).last_check.is_some_and(|at| at > since))
+            .map(|&i| {
+                let timeline = health(i).timeline.unwrap_or(0);
+                format!("{} (timeline {timeline})", self.members[i].node.label())
+            })
+            .collect();
+        if confirmed.is_empty() {
+            return;
+        }
+        roles.split_brain_told = true;
+        self.emit(
+            EventKind::SplitBrain,
+            &self.members[w].node,
+            format!(
+                "more than one member claims to be primary: writes go to {} (timeline {}); {} \
+                 serves nothing until it is a standby",
+                self.members[w].node.label(),
+                health(w).timeline.unwrap_or(0),
+                confirmed.join(", ")
+            ),
+        );
+    }
+
     /// No member is primary: writes wait for one. `last` is the one that was, if any.
     pub(crate) fn no_primary_event(&self, last: Option<usize>, cause: &str) {
         let node = &self.members[last.unwrap_or(0)].node;
@@ -135,26 +167,34 @@ impl Cluster {
         );
     }
 
-    /// Checks every member's role now, in the background; at most one refresh runs at a time
-    /// and one starts at most every [`REFRESH_EVERY`]. Each member's result is recorded as it
-    /// arrives, so a hung member delays no one.
-    pub(super) fn refresh_roles(&self) {
+    /// Checks every member's role now, in the background: each member's probe runs on its own
+    /// (one at a time per member) and is recorded as soon as it answers, so a hung member delays
+    /// no one; a refresh starts at most every [`REFRESH_EVERY`].
+    pub fn refresh_roles(&self) {
         let Some(cluster) = self.this.upgrade() else {
             return;
         };
+        // Under the task list's lock, so that close() either sees these tasks or stops them
+        // from starting.
+        let mut tasks = self.tasks.lock().unwrap_or_else(|e| e.into_inner());
         if self.is_closed() || self.refreshing.swap(true, Ordering::AcqRel) {
             return;
         }
-        let task = tokio::spawn(async move {
-            let started = Instant::now();
-            checker::check_all(&cluster).await;
-            tokio::time::sleep_until(started + REFRESH_EVERY).await;
-            cluster.refreshing.store(false, Ordering::Release);
-        });
-        // Kept only to be aborted on close; finished ones are dropped with the list.
-        let mut tasks = self.tasks.lock().unwrap_or_else(|e| e.into_inner());
         tasks.retain(|t| !t.is_finished());
-        tasks.push(task);
+        for i in 0..self.members.len() {
+            if self.members[i].probing.swap(true, Ordering::AcqRel) {
+                continue;
+            }
+            let c = cluster.clone();
+            tasks.push(tokio::spawn(async move {
+                checker::check_member(&c, i).await;
+                c.members[i].probing.store(false, Ordering::Release);
+            }));
+        }
+        tasks.push(tokio::spawn(async move {
+            tokio::time::sleep(REFRESH_EVERY).await;
+            cluster.refreshing.store(false, Ordering::Release);
+        }));
     }
 
     /// The writer, waiting for one until `deadline` while refreshing roles; `None` when none

@@ -185,7 +185,7 @@ impl Cluster {
                 }
                 other => return other,
             };
-            if !self.primary_failed(w, &error).await || Instant::now() >= deadline {
+            if !self.primary_failed(w, deadline).await || Instant::now() >= deadline {
                 return Err(error);
             }
         }
@@ -199,7 +199,8 @@ impl Cluster {
             return Ok(w);
         }
         let expected = &self.members[self.last_writer().unwrap_or(0)];
-        if let Some(e) = expected.check_error().filter(|e| !e.is_unavailable()) {
+        if let Some(e) = expected.check_error().filter(CoreError::is_permanent) {
+            self.refresh_roles();
             return Err(e);
         }
         let started = Instant::now();
@@ -217,14 +218,17 @@ impl Cluster {
     }
 
     /// Member `w`, primary until now, failed a statement without running it: learn its role at
-    /// once (and everyone's). Returns whether waiting for a primary may help: not when `w` is
-    /// still the primary and refused the statement as read-only (a setting, not a role change).
-    async fn primary_failed(&self, w: usize, error: &CoreError) -> bool {
-        // Pooled connections that met a standby, or a server going away, are stale.
-        self.members[w].node.drain();
-        checker::check_member(self, w).await;
+    /// once (by `deadline`). Returns whether waiting for another primary may help: only when `w`
+    /// is no longer the primary (down, demoted). A primary that is still one refused for a
+    /// reason of its own (a terminated backend, `default_transaction_read_only`, too many
+    /// connections): running the statement again there would only repeat that.
+    async fn primary_failed(&self, w: usize, deadline: Instant) -> bool {
+        let _ = tokio::time::timeout_at(deadline, checker::check_member(self, w)).await;
+        if self.writer() == Some(w) {
+            return false;
+        }
         self.refresh_roles();
-        !(error.is_read_only_refusal() && self.writer() == Some(w))
+        true
     }
 
     /// `primary (127.0.0.1:5432): unreachable; replica_0 (…): standby; …`, for errors.
@@ -256,7 +260,13 @@ impl Cluster {
                     .connection_within(self.options.replica_read_timeout)
                     .await
                 {
-                    Ok(conn) => return Ok(Checkout { conn, member: i }),
+                    Ok(conn) => {
+                        return Ok(Checkout {
+                            conn,
+                            member: i,
+                            from_writer: false,
+                        })
+                    }
                     Err(e) if e.is_connection_failure() => {
                         self.member_connection_failed(i);
                         self.counters.failover();
@@ -271,9 +281,15 @@ impl Cluster {
         loop {
             let w = self.await_primary(deadline).await?;
             match self.members[w].node.connection().await {
-                Ok(conn) => return Ok(Checkout { conn, member: w }),
+                Ok(conn) => {
+                    return Ok(Checkout {
+                        conn,
+                        member: w,
+                        from_writer: true,
+                    })
+                }
                 Err(e) if e.refused_before_running() => {
-                    if !self.primary_failed(w, &e).await || Instant::now() >= deadline {
+                    if !self.primary_failed(w, deadline).await || Instant::now() >= deadline {
                         return Err(e);
                     }
                 }

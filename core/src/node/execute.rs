@@ -22,6 +22,10 @@ use crate::values::{decode, type_size, Param, Raw, Value};
 /// build SQL text with literals cannot grow it without bound.
 const STATEMENT_CACHE_LIMIT: usize = 512;
 
+/// The largest message a server accepts (PQ_LARGE_MESSAGE_LIMIT): above it the backend drops
+/// the connection without a word, which would read as the server's fault.
+const MAX_MESSAGE_BYTES: usize = 0x3FFF_FFFF;
+
 /// Times a read is retried on fresh connections when the pooled ones turn out to be broken
 /// (a restarted server, terminated backends).
 const STALE_RETRIES: usize = 3;
@@ -158,6 +162,12 @@ impl Node {
         params: &[Param],
         may_wrap: bool,
     ) -> Result<Reply, CoreError> {
+        let size = statements.sql().len() + params.iter().map(Param::len).sum::<usize>();
+        if size > MAX_MESSAGE_BYTES {
+            return Err(CoreError::InvalidInput(format!(
+                "the text and values take {size} bytes, over the server's limit of {MAX_MESSAGE_BYTES} bytes per message"
+            )));
+        }
         if statements.iter().any(|s| s.is_copy_stream()) {
             return Err(CoreError::Unsupported(
                 "COPY … FROM STDIN / TO STDOUT needs a streaming API, which query() is not; \

@@ -11,7 +11,7 @@ mod pool;
 mod probe;
 mod server_text;
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Instant;
 
 use deadpool_postgres::Pool;
@@ -45,6 +45,8 @@ pub struct Node {
     /// Connections created up to this many nanoseconds after `opened` are not handed out again
     /// (0: none); see [`Node::drain`].
     drained_until: AtomicU64,
+    /// The checker's connection is to be opened afresh at the next probe (after a drain).
+    stale_checker: AtomicBool,
 }
 
 impl Node {
@@ -67,6 +69,7 @@ impl Node {
             replayed: AtomicU64::new(0),
             opened: Instant::now(),
             drained_until: AtomicU64::new(0),
+            stale_checker: AtomicBool::new(false),
         }
     }
 

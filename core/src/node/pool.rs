@@ -55,9 +55,7 @@ impl Node {
         let now = self.opened.elapsed().as_nanos() as u64;
         self.drained_until.fetch_max(now.max(1), Ordering::Relaxed);
         self.pool.retain(|_, _| false);
-        if let Ok(mut checker) = self.checker.try_lock() {
-            checker.take();
-        }
+        self.stale_checker.store(true, Ordering::Release);
     }
 
     fn drained(&self, conn: &Object) -> bool {

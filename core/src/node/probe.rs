@@ -1,5 +1,6 @@
 //! The health checker's own connection, and the WAL positions asked of a server.
 
+use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use deadpool_postgres::Object;
@@ -24,11 +25,20 @@ impl Probed {
 }
 
 impl Node {
-    /// Runs `sql` on the checker's own connection (opened on demand), bounded by `limit`.
+    /// Runs `sql` on the checker's own connection (opened on demand), bounded by `limit`. A
+    /// closed node opens nothing.
     pub async fn probe(&self, sql: &str, limit: Duration) -> Result<Probed, CoreError> {
         let started = Instant::now();
         let attempt = async {
             let mut checker = self.checker.lock().await;
+            if self.pool.is_closed() {
+                checker.take();
+                return Err(CoreError::Closed);
+            }
+            // A drain asked for a new connection (the server behind the name may have moved).
+            if self.stale_checker.swap(false, Ordering::AcqRel) {
+                checker.take();
+            }
             if checker.as_ref().is_none_or(|c| c.is_closed()) {
                 let (client, connection) = self
                     .config
