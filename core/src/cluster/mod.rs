@@ -104,6 +104,8 @@ pub struct Cluster {
     election_changed: Notify,
     /// A role refresh started less than its interval ago (see [`Cluster::refresh_roles`]).
     refreshing: AtomicBool,
+    /// Statements waiting for a primary: while there are any, refreshes follow one another.
+    waiting: AtomicUsize,
     /// Receives state changes (set once by the binding).
     events: OnceLock<EventSink>,
     balancer: RoundRobin,
@@ -185,6 +187,7 @@ impl Cluster {
             roles: Mutex::new(Roles::default()),
             election_changed: Notify::new(),
             refreshing: AtomicBool::new(false),
+            waiting: AtomicUsize::new(0),
             events: OnceLock::new(),
             balancer: RoundRobin::default(),
             closed: AtomicBool::new(false),

@@ -3,7 +3,7 @@
 //! refreshes every member's role at once and waits for the next primary instead of waiting for
 //! the next interval.
 
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, SystemTime};
 
 use tokio::time::Instant;
@@ -191,15 +191,25 @@ impl Cluster {
                 c.members[i].probing.store(false, Ordering::Release);
             }));
         }
+        // While statements wait for a primary, refreshes follow one another every interval.
         tasks.push(tokio::spawn(async move {
             tokio::time::sleep(REFRESH_EVERY).await;
             cluster.refreshing.store(false, Ordering::Release);
+            if cluster.waiting.load(Ordering::Acquire) > 0 {
+                cluster.refresh_roles();
+            }
         }));
     }
 
-    /// The writer, waiting for one until `deadline` while refreshing roles; `None` when none
-    /// appeared in time (or the manager closed).
+    /// The writer, waiting for one until `deadline` while roles are refreshed every
+    /// [`REFRESH_EVERY`] (for as long as anyone waits); `None` when none appeared in time (or the
+    /// manager closed). Waiters wake only when the election changes.
     pub(super) async fn await_writer(&self, deadline: Instant) -> Option<usize> {
+        if let Some(w) = self.writer() {
+            return Some(w);
+        }
+        self.waiting.fetch_add(1, Ordering::AcqRel);
+        let _done = Waiting(&self.waiting);
         loop {
             let changed = self.election_changed.notified();
             tokio::pin!(changed);
@@ -211,11 +221,19 @@ impl Cluster {
                 return None;
             }
             self.refresh_roles();
-            let nap = (Instant::now() + REFRESH_EVERY).min(deadline);
             tokio::select! {
                 _ = changed => {}
-                _ = tokio::time::sleep_until(nap) => {}
+                _ = tokio::time::sleep_until(deadline) => {}
             }
         }
+    }
+}
+
+/// Counts a statement waiting for a primary while it lives.
+struct Waiting<'a>(&'a AtomicUsize);
+
+impl Drop for Waiting<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::AcqRel);
     }
 }

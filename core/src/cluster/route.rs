@@ -84,7 +84,7 @@ impl Cluster {
                 m.health.is_eligible() && m.node.known_replayed() >= min
             })
         });
-        let mut tried = None;
+        let mut another_standby_may_try = true;
         let mut next = known.or_else(|| self.pick_standby(None));
         if next.is_none() && self.members.len() > 1 {
             self.counters.failover();
@@ -97,8 +97,8 @@ impl Cluster {
                 Err(e) if e.is_connection_failure() => {
                     self.read_failed_over(i, &e);
                     // With no primary to take it, one more standby may.
-                    if tried.is_none() && self.writer().is_none() {
-                        tried = Some(i);
+                    if another_standby_may_try && self.writer().is_none() {
+                        another_standby_may_try = false;
                         next = self.pick_standby(Some(i));
                     }
                 }
