@@ -24,9 +24,6 @@ set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 state_dir="$here/.cluster"
 port_base="${RRM_PORT:-55432}"
-db_name="rrm"
-db_user="rrm"
-db_password="rrm_local_password"
 
 die() { echo "cluster: $*" >&2; exit 1; }
 

@@ -2,6 +2,15 @@
 # Shared by scripts/cluster.sh and scripts/ha-cluster.sh (sourced, not run): where PostgreSQL's
 # server binaries are, and running them as the postgres user.
 
+# The database and owner both local clusters create (test clusters: the password is no secret).
+# cluster.sh's `env` prints them for the tests; scripts/ha-cluster.js repeats them as `credentials`.
+# shellcheck disable=SC2034  # used by the scripts that source this file
+db_name="rrm"
+# shellcheck disable=SC2034
+db_user="rrm"
+# shellcheck disable=SC2034
+db_password="rrm_local_password"
+
 is_root() { [ "$(id -u)" = 0 ]; }
 
 # Run a command as the postgres user when we are root (PostgreSQL refuses root).

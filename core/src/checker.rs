@@ -61,7 +61,7 @@ const PROBE: &str = "SELECT pg_is_in_recovery(), \
 
 /// Checks every member at once, each bounded by the check timeout and recorded as soon as it
 /// answers.
-pub async fn check_all(cluster: &Cluster) {
+async fn check_all(cluster: &Cluster) {
     join_all((0..cluster.members().len()).map(|i| check_member(cluster, i))).await;
 }
 

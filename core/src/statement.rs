@@ -51,11 +51,6 @@ impl<'a> Statements<'a> {
         self.sql
     }
 
-    /// Every token of the text, separators included.
-    pub fn tokens(&self) -> &[Token<'a>] {
-        &self.tokens
-    }
-
     /// How many non-empty statements the text holds.
     pub fn len(&self) -> usize {
         self.pieces.len()

@@ -23,16 +23,12 @@ pub enum Param {
 
 impl Param {
     /// Bytes the value takes on the wire.
-    pub fn len(&self) -> usize {
+    pub fn wire_len(&self) -> usize {
         match self {
             Param::Null => 0,
             Param::Text(s) => s.len(),
             Param::Binary(b) => b.len(),
         }
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
     }
 }
 

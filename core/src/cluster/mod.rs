@@ -65,10 +65,6 @@ impl Member {
         &self.node
     }
 
-    pub fn health(&self) -> HealthState {
-        self.health.snapshot()
-    }
-
     pub fn failovers(&self) -> u64 {
         self.failovers.load(Ordering::Relaxed)
     }

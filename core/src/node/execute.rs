@@ -162,7 +162,7 @@ impl Node {
         params: &[Param],
         may_wrap: bool,
     ) -> Result<Reply, CoreError> {
-        let size = statements.sql().len() + params.iter().map(Param::len).sum::<usize>();
+        let size = statements.sql().len() + params.iter().map(Param::wire_len).sum::<usize>();
         if size > MAX_MESSAGE_BYTES {
             return Err(CoreError::InvalidInput(format!(
                 "the text and values take {size} bytes, over the server's limit of {MAX_MESSAGE_BYTES} bytes per message"
