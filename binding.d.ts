@@ -14,7 +14,7 @@ export declare class NativeClient {
    * Starts `text` as is on this client's connection (no routing, transaction control
    * allowed); its result reaches the manager's `onComplete` under `id`.
    */
-  submit(id: number, text: string, values: Array<string | Buffer | null>, track?: boolean): void
+  submit(id: number, text: string, values: Array<string | Buffer | null>, track?: boolean, textTypes?: number[]): void
   /**
    * Returns the connection to its pool (rolling back a transaction left open), or closes it
    * when `destroy` is set, as pg-pool's `release(err)` does.
@@ -32,16 +32,34 @@ export declare class NativeManager {
   /**
    * Starts a query; its result reaches `onComplete` under `id`. `strong` reads on the
    * primary; `min_lsn` reads only where that WAL position has been replayed; `track` asks a
-   * write for the WAL position that covers it.
+   * write for the WAL position that covers it; values of the `text_types` OIDs come back as
+   * text, for custom type parsers.
    */
-  submit(id: number, text: string, values: Array<string | Buffer | null>, route: 'primary' | 'replica' | null, strong: boolean, minLsn: bigint | null, track: boolean): void
+  submit(id: number, text: string, values: Array<string | Buffer | null>, route: 'primary' | 'replica' | null, strong: boolean, minLsn: bigint | null, track: boolean, textTypes?: number[] | null): void
   /** Checks out a dedicated connection; the client reaches `onComplete` under `id`. */
   submitGetClient(id: number, kind: 'read' | 'write'): void
+  /** A routing client for `manager.pg` (no connection until a statement needs one). */
+  createSession(): NativeSession
   status(): Record<string, import('./index').ReplicaStatus>
   metrics(): import('./index').Metrics
   /** The metrics in Prometheus's text exposition format. */
   prometheus(): string
   close(): Promise<void>
+}
+
+export declare class NativeSession {
+  /**
+   * Starts `text` for this client; its result reaches the manager's `onComplete` under
+   * `id`. `strong`, `minLsn` and `track` as for the manager's `submit`; values of the
+   * `textTypes` OIDs come back as text, for custom type parsers.
+   */
+  submit(id: number, text: string, values: Array<string | Buffer | null>, strong: boolean, minLsn: bigint | null, track: boolean, textTypes: number[] | null): void
+  /**
+   * Ends the client's use: a held connection goes back to its pool clean (closed with
+   * `destroy`), its settings are forgotten. Resolves once done, so that the session's next
+   * user starts after it.
+   */
+  release(destroy: boolean): Promise<void>
 }
 
 /**

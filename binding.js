@@ -837,6 +837,7 @@ module.exports.__napiBindingTarget = __napiStampBindingTarget(nativeBinding, __n
 module.exports = nativeBinding
 module.exports.NativeClient = nativeBinding.NativeClient
 module.exports.NativeManager = nativeBinding.NativeManager
+module.exports.NativeSession = nativeBinding.NativeSession
 module.exports.classifyQuery = nativeBinding.classifyQuery
 module.exports.ClientKindArg = nativeBinding.ClientKindArg
 module.exports.createManager = nativeBinding.createManager

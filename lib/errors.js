@@ -36,6 +36,16 @@ const messages = Object.freeze({
   RELEASED_TWICE: 'Release called on client which has already been released to the pool.',
 })
 
+/** node-postgres's own errors, word for word, for `manager.pg` (pg gives them no code). */
+const pgMessages = Object.freeze({
+  NULL_QUERY: 'Client was passed a null or undefined query',
+  NOT_QUERYABLE: 'Client was closed and is not queryable',
+  RECONNECT: 'Client has already been connected. You cannot reuse a client.',
+  POOL_ENDED: 'Cannot use a pool after calling end on the pool',
+  POOL_END_TWICE: 'Called end on pool more than once',
+  CALLBACK: 'callback is not a function',
+})
+
 function withCode(err, code) {
   err.code = code
   return err
@@ -69,9 +79,16 @@ function releasedTwiceError() {
   return withCode(new Error(messages.RELEASED_TWICE), codes.CLIENT_RELEASED)
 }
 
+/** Something this package does not do, with what to use instead. */
+function unsupportedError(message) {
+  return withCode(new TypeError(message), codes.UNSUPPORTED)
+}
+
 module.exports = {
   codes,
   messages,
+  pgMessages,
+  unsupportedError,
   argumentError,
   envError,
   closedError,

@@ -5,6 +5,7 @@
 const { readClientKind, readQueryArguments, readSessionArguments, readSql } = require('./arguments')
 const { Client } = require('./client')
 const { closedError } = require('./errors')
+const { createPg } = require('./pg')
 const { toResult } = require('./result')
 const { Sessions } = require('./sessions')
 
@@ -14,6 +15,7 @@ class ReadReplicaManager {
   #sessions
   #onClose
   #closed = false
+  #pg = null
 
   /**
    * @param nativeManager the binding's NativeManager, started
@@ -73,6 +75,20 @@ class ReadReplicaManager {
         return toResult(reply, args.rowMode)
       },
     )
+  }
+
+  /**
+   * The node-postgres module, bound to this manager: `Pool`, `Client`, `types`, … for libraries
+   * that take a pg module, Pool or Client. Its Pools and Clients route as `query` does.
+   */
+  get pg() {
+    this.#pg ??= createPg({
+      native: this.#native,
+      dispatcher: this.#dispatcher,
+      sessions: this.#sessions,
+      closed: () => this.#closed,
+    })
+    return this.#pg
   }
 
   /** A dedicated connection: `'read'` from a healthy replica, `'write'` from the primary. */

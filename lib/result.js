@@ -9,11 +9,14 @@ const { parsers } = require('./values')
  * multi-statement text (as pg). `writeLsn` is read by the caller (sessions), not here.
  * @param {unknown[]} reply
  * @param {'array' | undefined} rowMode
+ * @param {((oid: number) => ((text: string) => unknown) | null) | undefined} parserFor a custom
+ *   parser for a type, given the text pg would (the native side sends text for those types), or
+ *   null for pg's default form
  */
-function toResult(reply, rowMode) {
-  if (!reply[0]) return toOneResult(reply[2], rowMode)
+function toResult(reply, rowMode, parserFor) {
+  if (!reply[0]) return toOneResult(reply[2], rowMode, parserFor)
   const results = new Array(reply.length - 2)
-  for (let i = 2; i < reply.length; i++) results[i - 2] = toOneResult(reply[i], rowMode)
+  for (let i = 2; i < reply.length; i++) results[i - 2] = toOneResult(reply[i], rowMode, parserFor)
   return results
 }
 
@@ -21,8 +24,9 @@ function toResult(reply, rowMode) {
  * @param {[string | null, number | null, number | null, unknown[], unknown[][]]} raw
  *   command, rowCount, oid, fields (6 entries per column), columns
  * @param {'array' | undefined} rowMode
+ * @param {((oid: number) => ((text: string) => unknown) | null) | undefined} parserFor
  */
-function toOneResult(raw, rowMode) {
+function toOneResult(raw, rowMode, parserFor) {
   const flat = raw[3]
   const columns = raw[4]
   const width = flat.length / 6
@@ -40,7 +44,8 @@ function toOneResult(raw, rowMode) {
     }
   }
   for (let c = 0; c < width; c++) {
-    const parse = parsers.get(fields[c].dataTypeID)
+    const oid = fields[c].dataTypeID
+    const parse = parserFor?.(oid) ?? parsers.get(oid)
     if (parse !== undefined) {
       const column = columns[c]
       for (let r = 0; r < column.length; r++) {

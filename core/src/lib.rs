@@ -16,6 +16,8 @@ pub mod node;
 pub mod prometheus;
 pub mod result;
 pub mod router;
+pub mod session;
+pub mod settings;
 pub mod statement;
 pub mod text;
 pub mod tls;

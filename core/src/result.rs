@@ -23,6 +23,18 @@ pub enum Reply {
     Batch(Vec<QueryOutput>),
 }
 
+impl Reply {
+    /// The command tag of the last statement's result (`COMMIT`, or `ROLLBACK` for the COMMIT
+    /// of a failed transaction).
+    pub fn last_command(&self) -> Option<&str> {
+        let last = match self {
+            Reply::Single(output) => Some(output),
+            Reply::Batch(outputs) => outputs.last(),
+        };
+        last.and_then(|o| o.command.as_deref())
+    }
+}
+
 /// A reply, and for a write run in a read-your-writes session the WAL position that covers it.
 #[derive(Debug)]
 pub struct Outcome {

@@ -149,6 +149,10 @@ pub const DEFAULT_WRITE_FUNCTIONS: &[&str] = &[
     "pg_create_logical_replication_slot",
     "pg_drop_replication_slot",
     "pg_logical_emit_message",
+    // Not writes, but about backends of the primary: a cancel or terminate sent to a standby
+    // finds nothing there.
+    "pg_cancel_backend",
+    "pg_terminate_backend",
 ];
 
 /// Statement verbs that may open the main statement of a WITH query.

@@ -84,6 +84,40 @@ impl<'a> Statements<'a> {
     pub fn leaves_session_state(&self) -> bool {
         self.iter().any(|s| s.leaves_session_state())
     }
+
+    /// Whether the text must run on one connection held for the client: it controls a
+    /// transaction, or leaves session state that cannot be replayed elsewhere.
+    pub fn needs_own_connection(&self) -> bool {
+        self.iter()
+            .any(|s| s.is_transaction_control() || s.pins_session())
+    }
+
+    /// Whether the text leaves state that cannot follow a client to another connection
+    /// (listeners, temporary objects, prepared statements, held cursors, session locks).
+    pub fn pins_session(&self) -> bool {
+        self.iter().any(|s| s.pins_session())
+    }
+
+    /// Whether the transaction the text opens is declared `READ ONLY` (a replica may run it).
+    pub fn opens_read_only(&self) -> bool {
+        self.transaction_effect() == Some(true)
+            && self.iter().any(|s| {
+                let t = s.tokens;
+                let opens = t.first().is_some_and(|f| f.is("begin") || f.is("start"));
+                opens && t.windows(2).any(|w| w[0].is("read") && w[1].is("only"))
+            })
+    }
+}
+
+/// A change to a session setting that a client carries to every connection it uses.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SettingChange {
+    /// `SET name …` or `set_config('name', …, false)`: replaces an earlier one of that name.
+    Set(String),
+    /// `RESET name`: forgets the earlier one.
+    Reset(String),
+    /// `RESET ALL`: forgets them all.
+    ResetAll,
 }
 
 impl<'s, 'a> Statement<'s, 'a> {
@@ -109,6 +143,59 @@ impl<'s, 'a> Statement<'s, 'a> {
     pub fn is_copy_stream(&self) -> bool {
         self.tokens.first().is_some_and(|t| t.is("copy"))
             && self.tokens.iter().any(|t| t.is("stdin") || t.is("stdout"))
+    }
+
+    /// The setting this statement changes for the session, when it can be replayed on another
+    /// connection: `SET` (not `LOCAL`, not a transaction's characteristics, not the session's
+    /// authorization), `RESET`, and `SELECT set_config(…)` alone.
+    pub fn setting_change(&self) -> Option<SettingChange> {
+        let t = self.tokens;
+        let first = t.first()?;
+        if first.is("set") {
+            let mut rest = &t[1..];
+            if rest.first().is_some_and(|w| w.is("session")) {
+                rest = &rest[1..];
+                if rest.first().is_some_and(|w| w.is("authorization")) {
+                    return None;
+                }
+            }
+            let name = rest.first()?;
+            if name.is("local") || name.is("transaction") || name.is("constraints") {
+                return None;
+            }
+            return Some(SettingChange::Set(setting_name(rest)));
+        }
+        if first.is("reset") {
+            let rest = &t[1..];
+            if rest.first()?.is("all") {
+                return Some(SettingChange::ResetAll);
+            }
+            if rest.first()?.is("session") {
+                return None;
+            }
+            return Some(SettingChange::Reset(setting_name(rest)));
+        }
+        // SELECT set_config(<name>, …): the select list is that one call and nothing else.
+        let call = t.get(1)?;
+        if first.is("select") && call.is("set_config") && t.get(2)?.kind == TokenKind::LParen {
+            if t.last()?.kind != TokenKind::RParen
+                || t.iter().any(|w| w.is("from") || w.is("where"))
+            {
+                return None;
+            }
+            let key = match t.get(3) {
+                Some(n) if n.kind == TokenKind::Literal => n.text.trim_matches('\'').to_lowercase(),
+                // A name given as a parameter: keyed by the text, so replays keep their order.
+                _ => self.text().to_string(),
+            };
+            return Some(SettingChange::Set(key));
+        }
+        None
+    }
+
+    /// State a client's statement leaves on its connection that no replay can carry elsewhere.
+    fn pins_session(&self) -> bool {
+        self.leaves_session_state() && self.setting_change().is_none()
     }
 
     /// See [`Statements::transaction_effect`], for this statement alone.
@@ -157,6 +244,19 @@ impl<'s, 'a> Statement<'s, 'a> {
                 w[1].kind == TokenKind::LParen && SESSION_STATE_FUNCTIONS.iter().any(|f| w[0].is(f))
             })
             || (tokens.iter().any(|t| t.is("into")) && mentions_temp(tokens))
+    }
+}
+
+/// The setting a `SET` / `RESET` names, lowercased: `search_path`, `timezone` for `TIME ZONE`,
+/// `a.b` for a dotted custom name.
+fn setting_name(rest: &[Token<'_>]) -> String {
+    match rest {
+        [t, z, ..] if t.is("time") && z.is("zone") => "timezone".into(),
+        [a, dot, b, ..] if dot.kind == TokenKind::Dot => {
+            format!("{}.{}", a.text, b.text).to_lowercase()
+        }
+        [name, ..] => name.text.trim_matches('"').to_lowercase(),
+        [] => String::new(),
     }
 }
 
@@ -296,6 +396,51 @@ mod tests {
             Some(false)
         );
         assert_eq!(effect("PREPARE TRANSACTION 'x'"), Some(false));
+    }
+
+    /// What a routing client needs one connection for: transactions in every form the ORMs
+    /// send, and state no replay can move; settings and plain statements do not need one.
+    #[test]
+    fn own_connection() {
+        let needs = |sql: &str| Statements::parse(sql).needs_own_connection();
+        for sql in [
+            "begin",
+            "BEGIN;",
+            "BEGIN TRANSACTION ISOLATION LEVEL SERIALIZABLE READ ONLY;",
+            "start transaction isolation level repeatable read read only",
+            "START TRANSACTION",
+            "SAVEPOINT sp1",
+            "COMMIT",
+            "LISTEN ch",
+            "CREATE TEMP TABLE t (a int)",
+            "PREPARE q AS SELECT 1",
+            "SELECT pg_advisory_lock(1)",
+            "DECLARE c CURSOR WITH HOLD FOR SELECT 1",
+            "SET SESSION AUTHORIZATION bob",
+        ] {
+            assert!(needs(sql), "{sql}");
+        }
+        for sql in [
+            "SELECT 1",
+            "SET search_path TO a",
+            "SET TIME ZONE 'UTC'",
+            "SELECT set_config('a.b', 'c', false)",
+            "RESET ALL",
+            "INSERT INTO t VALUES (1)",
+            "SELECT pg_advisory_xact_lock(1)",
+        ] {
+            assert!(!needs(sql), "{sql}");
+        }
+        let read_only = |sql: &str| Statements::parse(sql).opens_read_only();
+        assert!(read_only(
+            "BEGIN TRANSACTION ISOLATION LEVEL SERIALIZABLE READ ONLY;"
+        ));
+        assert!(read_only(
+            "start transaction isolation level repeatable read read only"
+        ));
+        assert!(!read_only("BEGIN"));
+        assert!(!read_only("BEGIN READ WRITE"));
+        assert!(!read_only("SET TRANSACTION READ ONLY"));
     }
 
     /// COPY to or from the client is recognised; COPY to a server file is not a stream.

@@ -189,6 +189,40 @@ pub fn decode(ty: &Type, raw: Option<&[u8]>) -> Result<Value, BoxError> {
     })
 }
 
+/// Decodes one binary value of type `ty` into the text node-postgres's text protocol would have
+/// received for it: what a custom type parser is given. Text that does not depend on the
+/// session's settings is written here; the rest (timestamps and dates under DateStyle and
+/// TimeZone, intervals under IntervalStyle, bytea under bytea_output, money, geometry, arrays)
+/// is the server's own text, asked for on the connection that returned it.
+pub fn decode_text(ty: &Type, raw: Option<&[u8]>) -> Result<Value, BoxError> {
+    let Some(raw) = raw else {
+        return Ok(Value::Null);
+    };
+    Ok(match *ty {
+        Type::BOOL => Value::Text(if bool::from_sql(ty, raw)? { "t" } else { "f" }.into()),
+        Type::INT2 => Value::Text(i16::from_sql(ty, raw)?.to_string()),
+        Type::INT4 => Value::Text(i32::from_sql(ty, raw)?.to_string()),
+        Type::OID => Value::Text(u32::from_sql(ty, raw)?.to_string()),
+        Type::FLOAT4 => Value::Text(float_text(f32::from_sql(ty, raw)?)),
+        Type::FLOAT8 => Value::Text(float_text(f64::from_sql(ty, raw)?)),
+        Type::JSON => Value::Text(utf8(raw)?),
+        Type::JSONB => match raw.split_first() {
+            Some((1, text)) => Value::Text(utf8(text)?),
+            _ => return Err("unsupported jsonb version".into()),
+        },
+        Type::TIMESTAMPTZ | Type::TIMESTAMP | Type::DATE | Type::INTERVAL | Type::BYTEA => {
+            Value::ServerText(ty.clone(), raw.to_vec())
+        }
+        Type::POINT | Type::CIRCLE => Value::ServerText(ty.clone(), raw.to_vec()),
+        _ => match ty.kind() {
+            Kind::Array(_) => Value::ServerText(ty.clone(), raw.to_vec()),
+            Kind::Domain(base) => decode_text(base, Some(raw))?,
+            // Everything else already decodes to its text (or to the server's).
+            _ => decode(ty, Some(raw))?,
+        },
+    })
+}
+
 /// An array element: as [`decode`], except that numeric elements become numbers, as
 /// pg-types' parseFloatArray makes them.
 fn decode_element(member: &Type, raw: Option<&[u8]>) -> Result<Value, BoxError> {

@@ -2,7 +2,6 @@
 
 use std::sync::Arc;
 
-use crate::core::deadpool_postgres::Object;
 use napi::Env;
 use napi_derive::napi;
 
@@ -10,42 +9,14 @@ use super::completions::Completions;
 use super::convert::{params, JsParam, JsResult};
 use super::error::Settled;
 use crate::core::cluster::{Checkout, Cluster};
-use crate::core::error::CoreError;
-use crate::core::node::insert_lsn;
-use crate::core::result::Outcome;
+use crate::core::session::Dedicated;
 use crate::core::statement::Statements;
-use crate::core::values::Param;
 
 #[napi]
 pub struct NativeClient {
     cluster: Arc<Cluster>,
     completions: Arc<Completions>,
-    /// The member the connection came from.
-    member: usize,
-    /// It took the writes at checkout: what this client commits is tracked for read-your-writes.
-    from_writer: bool,
-    state: Arc<tokio::sync::Mutex<ClientState>>,
-}
-
-struct ClientState {
-    conn: Option<Object>,
-    /// Whether a transaction may be open, so release can end it before the connection is reused.
-    in_transaction: bool,
-    /// Whether a statement may have left session state (settings, temp tables, listeners, …),
-    /// so release resets the session before the connection is reused.
-    dirty_session: bool,
-}
-
-impl Drop for ClientState {
-    /// A client dropped (garbage-collected) without release: never pool a connection that may
-    /// hold an open transaction or session state.
-    fn drop(&mut self) {
-        if let Some(conn) = self.conn.take() {
-            if self.in_transaction || self.dirty_session {
-                drop(Object::take(conn));
-            }
-        }
-    }
+    held: Arc<tokio::sync::Mutex<Dedicated>>,
 }
 
 impl NativeClient {
@@ -57,13 +28,7 @@ impl NativeClient {
         NativeClient {
             cluster,
             completions,
-            member: checkout.member,
-            from_writer: checkout.from_writer,
-            state: Arc::new(tokio::sync::Mutex::new(ClientState {
-                conn: Some(checkout.conn),
-                in_transaction: false,
-                dirty_session: false,
-            })),
+            held: Arc::new(tokio::sync::Mutex::new(Dedicated::new(checkout))),
         }
     }
 }
@@ -74,7 +39,7 @@ impl NativeClient {
     /// allowed); its result reaches the manager's `onComplete` under `id`.
     #[napi(
         catch_unwind,
-        ts_args_type = "id: number, text: string, values: Array<string | Buffer | null>, track?: boolean"
+        ts_args_type = "id: number, text: string, values: Array<string | Buffer | null>, track?: boolean, textTypes?: number[]"
     )]
     pub fn submit(
         &self,
@@ -83,19 +48,21 @@ impl NativeClient {
         text: String,
         values: Vec<JsParam>,
         track: Option<bool>,
+        text_types: Option<Vec<u32>>,
     ) {
         self.completions.begin(env.raw());
         let completions = self.completions.clone();
         let cluster = self.cluster.clone();
-        let state = self.state.clone();
-        let source = Source {
-            member: self.member,
-            from_writer: self.from_writer,
-        };
+        let held = self.held.clone();
         let params = params(values);
         let track = track.unwrap_or(false);
+        let text_types = text_types.unwrap_or_default();
         napi::bindgen_prelude::spawn(async move {
-            let outcome = run(&cluster, source, &state, &text, &params, track).await;
+            let statements = Statements::parse(&text);
+            let mut held = held.lock().await;
+            let outcome = held
+                .run(&cluster, &statements, &params, track, &text_types)
+                .await;
             completions.finish(id, Settled(outcome.map(JsResult)));
         });
     }
@@ -104,86 +71,9 @@ impl NativeClient {
     /// when `destroy` is set, as pg-pool's `release(err)` does.
     #[napi(catch_unwind)]
     pub fn release(&self, destroy: bool) {
-        let state = self.state.clone();
+        let held = self.held.clone();
         napi::bindgen_prelude::spawn(async move {
-            let mut state = state.lock().await;
-            let Some(conn) = state.conn.take() else {
-                return;
-            };
-            // End a transaction left open, then reset session state, so the next user gets a
-            // clean connection; a connection that cannot be cleaned is closed instead.
-            let discard = destroy
-                || conn.is_closed()
-                || (state.in_transaction && conn.batch_execute("ROLLBACK").await.is_err())
-                || (state.dirty_session && !reset_session(&conn).await);
-            if discard {
-                drop(Object::take(conn));
-            }
-            state.in_transaction = false;
-            state.dirty_session = false;
+            held.lock().await.release(destroy).await;
         });
     }
-}
-
-/// `DISCARD ALL` drops the session's settings, temp tables, listeners, prepared statements,
-/// held cursors and advisory locks; the statement cache goes with the prepared statements.
-async fn reset_session(conn: &Object) -> bool {
-    conn.statement_cache.clear();
-    conn.batch_execute("DISCARD ALL").await.is_ok()
-}
-
-/// Where a client's connection came from.
-#[derive(Clone, Copy)]
-struct Source {
-    member: usize,
-    /// The member took the writes at checkout.
-    from_writer: bool,
-}
-
-/// Runs `text` on the client's connection and tracks what it did to the session.
-async fn run(
-    cluster: &Cluster,
-    source: Source,
-    state: &tokio::sync::Mutex<ClientState>,
-    text: &str,
-    params: &[Param],
-    track: bool,
-) -> std::result::Result<Outcome, CoreError> {
-    let mut state = state.lock().await;
-    let Some(conn) = state.conn.as_ref() else {
-        return Err(CoreError::Released);
-    };
-    let statements = Statements::parse(text);
-    let node = cluster.node(source.member);
-    let may_wrap = !state.in_transaction;
-    let outcome = node.run_on(conn, &statements, params, may_wrap).await;
-    let effect = statements.transaction_effect();
-    // Even a failed statement may have changed the session before it failed.
-    state.dirty_session |= statements.leaves_session_state();
-    match &outcome {
-        Ok(_) => state.in_transaction = effect.unwrap_or(state.in_transaction),
-        Err(e) => {
-            // After a failed transaction statement the state is unknown: assume open.
-            state.in_transaction |= effect.is_some();
-            if e.is_connection_failure() {
-                cluster.member_connection_failed(source.member);
-            }
-            // A write client's primary that refuses (a standby now, shutting down): find out
-            // now, so that the next client goes to the new primary.
-            if source.from_writer && e.refused_before_running() {
-                cluster.refresh_roles();
-            }
-        }
-    }
-    let reply = outcome?;
-    // Work that is now committed on the primary (autocommit, or the COMMIT of a transaction):
-    // the WAL position that covers it, for read-your-writes. Any statement counts, since a
-    // read-looking one may call a function that writes.
-    let write_lsn = match state.conn.as_ref() {
-        Some(conn) if track && !state.in_transaction && source.from_writer => {
-            insert_lsn(conn).await.ok().flatten()
-        }
-        _ => None,
-    };
-    Ok(Outcome { reply, write_lsn })
 }

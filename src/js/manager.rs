@@ -15,11 +15,13 @@ use super::convert::{
     params, JsEvent, JsFields, JsParam, JsResult, JsRoute, MetricsReport, StatusReport,
 };
 use super::error::Settled;
+use super::session::NativeSession;
 use crate::core::checker;
 use crate::core::cluster::{Causal, ClientKind, Cluster};
 use crate::core::config::{parse_node, parse_options};
 use crate::core::error::CoreError;
 use crate::core::lsn::Lsn;
+use crate::core::node::StatementOptions;
 use crate::core::router::{Router, Target};
 
 #[napi]
@@ -127,10 +129,11 @@ impl NativeManager {
 
     /// Starts a query; its result reaches `onComplete` under `id`. `strong` reads on the
     /// primary; `min_lsn` reads only where that WAL position has been replayed; `track` asks a
-    /// write for the WAL position that covers it.
+    /// write for the WAL position that covers it; values of the `text_types` OIDs come back as
+    /// text, for custom type parsers.
     #[napi(
         catch_unwind,
-        ts_args_type = "id: number, text: string, values: Array<string | Buffer | null>, route: 'primary' | 'replica' | null, strong: boolean, minLsn: bigint | null, track: boolean"
+        ts_args_type = "id: number, text: string, values: Array<string | Buffer | null>, route: 'primary' | 'replica' | null, strong: boolean, minLsn: bigint | null, track: boolean, textTypes?: number[] | null"
     )]
     #[allow(clippy::too_many_arguments)]
     pub fn submit(
@@ -143,6 +146,7 @@ impl NativeManager {
         strong: bool,
         min_lsn: Option<BigInt>,
         track: bool,
+        text_types: Option<Vec<u32>>,
     ) {
         self.completions.begin(env.raw());
         let route = route.map(|r| match r {
@@ -157,8 +161,13 @@ impl NativeManager {
         let cluster = self.cluster.clone();
         let completions = self.completions.clone();
         let params = params(values);
+        let text_types = text_types.unwrap_or_default();
         napi::bindgen_prelude::spawn(async move {
-            let outcome = cluster.query(&text, &params, route, causal).await;
+            let options = StatementOptions {
+                settings: None,
+                text_types: &text_types,
+            };
+            let outcome = cluster.query(&text, &params, route, causal, options).await;
             completions.finish(id, Settled(outcome.map(JsResult)));
         });
     }
@@ -178,6 +187,12 @@ impl NativeManager {
             let client = checkout.map(|c| NativeClient::new(cluster, completions.clone(), c));
             completions.finish(id, Settled(client));
         });
+    }
+
+    /// A routing client for `manager.pg` (no connection until a statement needs one).
+    #[napi(catch_unwind)]
+    pub fn create_session(&self) -> NativeSession {
+        NativeSession::new(self.cluster.clone(), self.completions.clone())
     }
 
     #[napi(

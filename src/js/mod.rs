@@ -9,3 +9,4 @@ pub mod convert;
 pub mod error;
 pub mod manager;
 pub mod raw;
+pub mod session;

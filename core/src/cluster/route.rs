@@ -8,7 +8,7 @@ use crate::checker;
 use crate::error::CoreError;
 use crate::health::Role;
 use crate::lsn::Lsn;
-use crate::node::Retry;
+use crate::node::{Retry, StatementOptions};
 use crate::result::{Outcome, Reply};
 use crate::router::{Reason, Route, Target};
 use crate::statement::Statements;
@@ -24,10 +24,24 @@ impl Cluster {
         params: &[Param],
         route_override: Option<Target>,
         causal: Causal,
+        options: StatementOptions<'_>,
+    ) -> Result<Outcome, CoreError> {
+        let statements = Statements::parse(sql);
+        self.query_statements(&statements, params, route_override, causal, options)
+            .await
+    }
+
+    /// [`Cluster::query`] for a text already parsed.
+    pub async fn query_statements(
+        &self,
+        statements: &Statements<'_>,
+        params: &[Param],
+        route_override: Option<Target>,
+        causal: Causal,
+        options: StatementOptions<'_>,
     ) -> Result<Outcome, CoreError> {
         self.ensure_open()?;
-        let statements = Statements::parse(sql);
-        let classified = self.router.classify_statements(&statements);
+        let classified = self.router.classify_statements(statements);
         let route = match route_override {
             Some(Target::Replica) => Route {
                 target: Target::Replica,
@@ -51,18 +65,25 @@ impl Cluster {
                 self.counters.write();
                 // Anything run on the primary in a session is tracked: a statement forced there
                 // may call a function that writes.
-                self.on_primary(&statements, params, primary_retry, causal.track_write)
-                    .await
+                self.on_primary(
+                    statements,
+                    params,
+                    primary_retry,
+                    causal.track_write,
+                    options,
+                )
+                .await
             }
             Target::Replica if causal.strong => {
                 self.counters.read();
                 self.counters.consistency_primary_read();
                 let retry = Retry::Read { limit: None };
-                self.on_primary(&statements, params, retry, false).await
+                self.on_primary(statements, params, retry, false, options)
+                    .await
             }
             Target::Replica => {
                 self.counters.read();
-                self.read(&statements, params, causal).await
+                self.read(statements, params, causal, options).await
             }
         }
     }
@@ -75,6 +96,7 @@ impl Cluster {
         statements: &Statements<'_>,
         params: &[Param],
         causal: Causal,
+        options: StatementOptions<'_>,
     ) -> Result<Outcome, CoreError> {
         // A read that must see a position goes first to a standby already known to have
         // replayed it, and only then asks (and waits for) one that may not have.
@@ -90,7 +112,10 @@ impl Cluster {
             self.counters.failover();
         }
         while let Some(i) = next.take() {
-            match self.read_on(i, statements, params, causal.min_lsn).await {
+            match self
+                .read_on(i, statements, params, causal.min_lsn, options)
+                .await
+            {
                 Ok(Some(reply)) => return Ok(Outcome::untracked(reply)),
                 // The standby had not replayed the reader's writes in time.
                 Ok(None) => self.counters.consistency_primary_read(),
@@ -107,15 +132,17 @@ impl Cluster {
                 // as the write it is: once, and tracked for read-your-writes.
                 Err(e) if e.is_read_only_refusal() => {
                     self.counters.misrouted_read();
+                    let track = causal.track_write;
                     return self
-                        .on_primary(statements, params, Retry::Never, causal.track_write)
+                        .on_primary(statements, params, Retry::Never, track, options)
                         .await;
                 }
                 Err(e) => return Err(e),
             }
         }
         let retry = Retry::Read { limit: None };
-        self.on_primary(statements, params, retry, false).await
+        self.on_primary(statements, params, retry, false, options)
+            .await
     }
 
     /// Reads on member `i`, bounded by `replicaReadTimeout`; with `min_lsn`, only once it has
@@ -127,13 +154,15 @@ impl Cluster {
         statements: &Statements<'_>,
         params: &[Param],
         min_lsn: Option<Lsn>,
+        options: StatementOptions<'_>,
     ) -> Result<Option<Reply>, CoreError> {
         let node = &self.members[i].node;
         let limit = self.options.replica_read_timeout;
         match min_lsn {
             Some(min) if node.known_replayed() < min => {
                 self.counters.causal_wait();
-                let read = node.run_after_replay(statements, params, min, self.options.causal_wait);
+                let wait = self.options.causal_wait;
+                let read = node.run_after_replay(statements, params, min, wait, options);
                 match limit {
                     // Bounded like any replica read: a hung standby fails over.
                     Some(limit) => tokio::time::timeout(limit, read)
@@ -144,7 +173,7 @@ impl Cluster {
             }
             _ => {
                 let outcome = node
-                    .run(statements, params, Retry::Read { limit }, false)
+                    .run(statements, params, Retry::Read { limit }, false, options)
                     .await;
                 outcome.map(|o| Some(o.reply))
             }
@@ -169,12 +198,13 @@ impl Cluster {
         params: &[Param],
         retry: Retry,
         track: bool,
+        options: StatementOptions<'_>,
     ) -> Result<Outcome, CoreError> {
         let deadline = Instant::now() + self.options.connect_timeout;
         loop {
             let w = self.await_primary(deadline).await?;
             let node = &self.members[w].node;
-            let error = match node.run(statements, params, retry, track).await {
+            let error = match node.run(statements, params, retry, track, options).await {
                 Err(e) if e.refused_before_running() => e,
                 Err(e) if retry != Retry::Never && e.is_connection_failure() => e,
                 Err(e) if e.breaks_connection() => {

@@ -15,8 +15,9 @@ use crate::command::{self, Command, Counts};
 use crate::error::CoreError;
 use crate::lsn::Lsn;
 use crate::result::{Field, Outcome, QueryOutput, Reply};
+use crate::settings::{self, Settings};
 use crate::statement::Statements;
-use crate::values::{decode, type_size, Param, Raw, Value};
+use crate::values::{decode, decode_text, type_size, Param, Raw, Value};
 
 /// Statements cached per connection before the cache is emptied, so that applications that
 /// build SQL text with literals cannot grow it without bound.
@@ -29,6 +30,16 @@ const MAX_MESSAGE_BYTES: usize = 0x3FFF_FFFF;
 /// Times a read is retried on fresh connections when the pooled ones turn out to be broken
 /// (a restarted server, terminated backends).
 const STALE_RETRIES: usize = 3;
+
+/// What a client brings to each statement it runs on a pooled connection.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct StatementOptions<'a> {
+    /// Settings made on the connection first, and reset after (a routing client's; `Some`
+    /// with none also resets, for a text that makes a setting itself).
+    pub settings: Option<&'a Settings>,
+    /// Type OIDs whose values come back as the text pg's text protocol gives (custom parsers).
+    pub text_types: &'a [u32],
+}
 
 /// What may be done again when a text fails on its connection.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -51,9 +62,12 @@ impl Node {
         params: &[Param],
         retry: Retry,
         track_lsn: bool,
+        options: StatementOptions<'_>,
     ) -> Result<Outcome, CoreError> {
         let started = Instant::now();
-        let outcome = self.attempt(statements, params, retry, track_lsn).await;
+        let outcome = self
+            .attempt(statements, params, retry, track_lsn, options)
+            .await;
         self.latency.record(started.elapsed());
         outcome
     }
@@ -67,6 +81,7 @@ impl Node {
         params: &[Param],
         min_lsn: Lsn,
         wait: Duration,
+        options: StatementOptions<'_>,
     ) -> Result<Option<Reply>, CoreError> {
         let started = Instant::now();
         let conn = self
@@ -85,9 +100,14 @@ impl Node {
             }
             tokio::time::sleep(Duration::from_millis(2)).await;
         }
-        let reply = self.run_on(&conn, statements, params, true).await?;
+        let (reply, reset) = self
+            .run_with_settings(&conn, statements, params, options)
+            .await;
+        if !reset {
+            drop(Object::take(conn));
+        }
         self.latency.record(started.elapsed());
-        Ok(Some(reply))
+        reply.map(Some)
     }
 
     async fn attempt(
@@ -96,6 +116,7 @@ impl Node {
         params: &[Param],
         retry: Retry,
         track_lsn: bool,
+        options: StatementOptions<'_>,
     ) -> Result<Outcome, CoreError> {
         let limit = match retry {
             Retry::Read { limit } => limit,
@@ -107,8 +128,8 @@ impl Node {
             let remaining = deadline.map(|d| d.saturating_duration_since(Instant::now()));
             let conn = self.connection_within(remaining).await?;
             let reused = Object::metrics(&conn).recycle_count > 0;
-            let run = self.run_on(&conn, statements, params, true);
-            let outcome = match deadline {
+            let run = self.run_with_settings(&conn, statements, params, options);
+            let (outcome, reset) = match deadline {
                 None => run.await,
                 Some(deadline) => match tokio::time::timeout_at(deadline, run).await {
                     Ok(outcome) => outcome,
@@ -127,7 +148,12 @@ impl Node {
                     }
                     retries += 1;
                 }
-                Err(e) => return Err(e),
+                Err(e) => {
+                    if !reset {
+                        drop(Object::take(conn));
+                    }
+                    return Err(e);
+                }
                 Ok(reply) => {
                     // A position we cannot read leaves the session as it was: reads then go
                     // where the previous position allows, never to a staler replica.
@@ -135,10 +161,39 @@ impl Node {
                         true => insert_lsn(&conn).await.ok().flatten(),
                         false => None,
                     };
+                    if !reset {
+                        drop(Object::take(conn));
+                    }
                     return Ok(Outcome { reply, write_lsn });
                 }
             }
         }
+    }
+
+    /// Runs the text on `conn`, with a client's settings made first and reset after. The flag
+    /// is false when the connection could not be reset: it must be closed, never pooled.
+    async fn run_with_settings(
+        &self,
+        conn: &Object,
+        statements: &Statements<'_>,
+        params: &[Param],
+        options: StatementOptions<'_>,
+    ) -> (Result<Reply, CoreError>, bool) {
+        let text_types = options.text_types;
+        let Some(settings) = options.settings else {
+            let outcome = self
+                .run_on(conn, statements, params, true, text_types)
+                .await;
+            return (outcome, true);
+        };
+        let outcome = match settings.apply(conn).await {
+            Ok(()) => {
+                self.run_on(conn, statements, params, true, text_types)
+                    .await
+            }
+            Err(e) => Err(CoreError::from_driver(e, &self.label)),
+        };
+        (outcome, settings::reset(conn).await)
     }
 
     /// Stops the statement running on `conn` if the server still listens, and closes the
@@ -161,6 +216,7 @@ impl Node {
         statements: &Statements<'_>,
         params: &[Param],
         may_wrap: bool,
+        text_types: &[u32],
     ) -> Result<Reply, CoreError> {
         let size = statements.sql().len() + params.iter().map(Param::wire_len).sum::<usize>();
         if size > MAX_MESSAGE_BYTES {
@@ -182,7 +238,7 @@ impl Node {
             };
             let command = command::derive(last.tokens());
             return self
-                .statement(conn, statements.sql(), params, &command)
+                .statement(conn, statements.sql(), params, &command, text_types)
                 .await
                 .map(Reply::Single);
         }
@@ -193,7 +249,10 @@ impl Node {
         let mut outputs = Vec::with_capacity(statements.len());
         for statement in statements.iter() {
             let command = command::derive(statement.tokens());
-            match self.statement(conn, statement.text(), &[], &command).await {
+            match self
+                .statement(conn, statement.text(), &[], &command, text_types)
+                .await
+            {
                 Ok(out) => outputs.push(out),
                 Err(e) => {
                     if wrap {
@@ -222,6 +281,7 @@ impl Node {
         sql: &str,
         params: &[Param],
         command: &Command,
+        text_types: &[u32],
     ) -> Result<QueryOutput, CoreError> {
         let driver = |e| CoreError::from_driver(e, &self.label);
         let mut retried = false;
@@ -242,7 +302,7 @@ impl Node {
                     got: params.len(),
                 });
             }
-            match execute(conn, &statement, params, command).await {
+            match execute(conn, &statement, params, command, text_types).await {
                 // The cached statement went stale (the schema changed, or the session ran
                 // DISCARD / DEALLOCATE): forget it and prepare again, once.
                 Err(e) if !retried && is_stale_statement(&e) => {
@@ -270,6 +330,7 @@ async fn execute(
     statement: &tokio_postgres::Statement,
     params: &[Param],
     command: &Command,
+    text_types: &[u32],
 ) -> Result<QueryOutput, tokio_postgres::Error> {
     let args: Vec<&(dyn ToSql + Sync)> = params.iter().map(|p| p as _).collect();
     let columns = statement.columns();
@@ -292,10 +353,18 @@ async fn execute(
         let mut values: Vec<Vec<Value>> = (0..columns.len())
             .map(|_| Vec::with_capacity(rows.len()))
             .collect();
+        let as_text: Vec<bool> = columns
+            .iter()
+            .map(|c| text_types.contains(&c.type_().oid()))
+            .collect();
         for row in &rows {
             for (c, column) in columns.iter().enumerate() {
                 let raw: Raw<'_> = row.try_get(c)?;
-                let value = decode(column.type_(), raw.0).unwrap_or_else(|_| {
+                let decoded = match as_text[c] {
+                    true => decode_text(column.type_(), raw.0),
+                    false => decode(column.type_(), raw.0),
+                };
+                let value = decoded.unwrap_or_else(|_| {
                     // A value the decoder cannot read is returned as its bytes, not dropped.
                     Value::Bytes(raw.0.unwrap_or_default().to_vec())
                 });

@@ -21,7 +21,7 @@ use crate::config::{NodeConfig, Options};
 use crate::lsn::Lsn;
 use crate::metrics::LatencyHistogram;
 
-pub use execute::Retry;
+pub use execute::{Retry, StatementOptions};
 pub use probe::{insert_lsn, Probed};
 
 pub struct Node {

@@ -1,0 +1,150 @@
+//! One connection held for one client (`getClient`, or a routing client inside a transaction):
+//! statements run on it as they are, and it goes back to its pool clean — with pg-pool's
+//! release rules (an open transaction rolled back, session state discarded, or closed).
+
+use deadpool_postgres::Object;
+
+use crate::cluster::{Checkout, Cluster};
+use crate::error::CoreError;
+use crate::node::insert_lsn;
+use crate::result::Outcome;
+use crate::settings::{self, Settings};
+use crate::statement::Statements;
+use crate::values::Param;
+
+pub struct Dedicated {
+    conn: Option<Object>,
+    /// The member the connection came from.
+    member: usize,
+    /// It took the writes at checkout: what it commits is tracked for read-your-writes.
+    from_writer: bool,
+    /// Whether a transaction may be open, so release can end it before the connection is reused.
+    in_transaction: bool,
+    /// Whether a statement may have left session state (settings, temp tables, listeners, …),
+    /// so release discards it before the connection is reused.
+    dirty_session: bool,
+    /// Whether a routing client's settings were made on it, so release resets them.
+    settings_made: bool,
+}
+
+impl Drop for Dedicated {
+    /// Dropped without release (its client garbage-collected): never pool a connection that
+    /// may hold an open transaction or session state.
+    fn drop(&mut self) {
+        if let Some(conn) = self.conn.take() {
+            if self.in_transaction || self.dirty_session || self.settings_made {
+                drop(Object::take(conn));
+            }
+        }
+    }
+}
+
+impl Dedicated {
+    pub fn new(checkout: Checkout) -> Dedicated {
+        Dedicated {
+            conn: Some(checkout.conn),
+            member: checkout.member,
+            from_writer: checkout.from_writer,
+            in_transaction: false,
+            dirty_session: false,
+            settings_made: false,
+        }
+    }
+
+    pub fn member(&self) -> usize {
+        self.member
+    }
+
+    pub fn in_transaction(&self) -> bool {
+        self.in_transaction
+    }
+
+    /// Makes a routing client's settings on the connection.
+    pub async fn make_settings(
+        &mut self,
+        cluster: &Cluster,
+        settings: &Settings,
+    ) -> Result<(), CoreError> {
+        let conn = self.conn.as_ref().ok_or(CoreError::Released)?;
+        if settings.is_empty() {
+            return Ok(());
+        }
+        self.settings_made = true;
+        let node = cluster.node(self.member);
+        settings
+            .apply(conn)
+            .await
+            .map_err(|e| CoreError::from_driver(e, node.label()))
+    }
+
+    /// Runs the text as it is on the connection (transaction control allowed) and tracks what
+    /// it did to the session; with `track`, a commit on the primary reports its WAL position.
+    pub async fn run(
+        &mut self,
+        cluster: &Cluster,
+        statements: &Statements<'_>,
+        params: &[Param],
+        track: bool,
+        text_types: &[u32],
+    ) -> Result<Outcome, CoreError> {
+        let conn = self.conn.as_ref().ok_or(CoreError::Released)?;
+        let node = cluster.node(self.member);
+        let may_wrap = !self.in_transaction;
+        let outcome = node
+            .run_on(conn, statements, params, may_wrap, text_types)
+            .await;
+        let effect = statements.transaction_effect();
+        // Even a failed statement may have changed the session before it failed.
+        self.dirty_session |= statements.leaves_session_state();
+        match &outcome {
+            Ok(_) => self.in_transaction = effect.unwrap_or(self.in_transaction),
+            Err(e) => {
+                // After a failed transaction statement the state is unknown: assume open.
+                self.in_transaction |= effect.is_some();
+                if e.is_connection_failure() {
+                    cluster.member_connection_failed(self.member);
+                }
+                // A write client's primary that refuses (a standby now, shutting down): find
+                // out now, so that the next client goes to the new primary.
+                if self.from_writer && e.refused_before_running() {
+                    cluster.refresh_roles();
+                }
+            }
+        }
+        let reply = outcome?;
+        // Work now committed on the primary (autocommit, or the COMMIT of a transaction): the
+        // WAL position that covers it, for read-your-writes. Any statement counts, since a
+        // read-looking one may call a function that writes.
+        let write_lsn = match track && !self.in_transaction && self.from_writer {
+            true => insert_lsn(conn).await.ok().flatten(),
+            false => None,
+        };
+        Ok(Outcome { reply, write_lsn })
+    }
+
+    /// Returns the connection to its pool clean, or closes it when `destroy` is set (pg-pool's
+    /// `release(err)`) or it cannot be cleaned.
+    pub async fn release(&mut self, destroy: bool) {
+        let Some(conn) = self.conn.take() else {
+            return;
+        };
+        let discard = destroy
+            || conn.is_closed()
+            || (self.in_transaction && conn.batch_execute("ROLLBACK").await.is_err())
+            || (self.dirty_session && !discard_session(&conn).await)
+            || (self.settings_made && !self.dirty_session && !settings::reset(&conn).await);
+        if discard {
+            drop(Object::take(conn));
+        }
+        self.in_transaction = false;
+        self.dirty_session = false;
+        self.settings_made = false;
+    }
+}
+
+/// `DISCARD ALL` drops the session's settings, temp tables, listeners, prepared statements,
+/// held cursors and advisory locks; the statement cache goes with the prepared statements.
+async fn discard_session(conn: &Object) -> bool {
+    conn.statement_cache.clear();
+    conn.batch_execute("DISCARD ALL").await.is_ok()
+}

@@ -1,0 +1,150 @@
+//! A routing client (`manager.pg`'s `Client`): statements are routed one by one, as `query()`
+//! routes them, except while the client needs one connection — a transaction, or state that
+//! cannot follow it — when they run on a connection held for it. Its settings follow it to
+//! every connection it uses.
+//!
+//! - [`dedicated`]: one connection held for one client, and how it goes back to its pool.
+
+mod dedicated;
+
+pub use dedicated::Dedicated;
+
+use crate::cluster::{Causal, ClientKind, Cluster};
+use crate::error::CoreError;
+use crate::node::StatementOptions;
+use crate::result::Outcome;
+use crate::settings::Settings;
+use crate::statement::Statements;
+use crate::values::Param;
+
+#[derive(Default)]
+pub struct RoutingSession {
+    /// The connection held while the client needs one.
+    held: Option<Dedicated>,
+    /// The held connection keeps state that cannot follow the client: held until release.
+    pinned: bool,
+    settings: Settings,
+    /// Settings made inside the held transaction: the client's once it commits.
+    pending: Settings,
+}
+
+impl RoutingSession {
+    /// The member whose connection the client holds now, if any.
+    pub fn held_member(&self) -> Option<usize> {
+        self.held.as_ref().map(Dedicated::member)
+    }
+
+    /// Runs one text for the client: on its held connection, or on one it takes for a
+    /// transaction or for state that must stay put, or routed.
+    pub async fn run(
+        &mut self,
+        cluster: &Cluster,
+        sql: &str,
+        params: &[Param],
+        causal: Causal,
+        text_types: &[u32],
+    ) -> Result<Outcome, CoreError> {
+        let statements = Statements::parse(sql);
+        if self.held.is_none() && statements.needs_own_connection() {
+            self.hold(cluster, &statements, causal).await?;
+        }
+        if self.held.is_some() {
+            return self
+                .run_held(cluster, &statements, params, causal, text_types)
+                .await;
+        }
+        let makes_settings = statements.iter().any(|s| s.setting_change().is_some());
+        // A text that makes a setting runs with a reset after it too, so it reaches no one else.
+        let settings = (makes_settings || !self.settings.is_empty()).then_some(&self.settings);
+        let options = StatementOptions {
+            settings,
+            text_types,
+        };
+        let outcome = cluster
+            .query_statements(&statements, params, None, causal, options)
+            .await;
+        if outcome.is_ok() && makes_settings {
+            statements
+                .iter()
+                .for_each(|s| self.settings.record(&s, params));
+        }
+        outcome
+    }
+
+    /// Takes a connection for the client: from the primary, or from a standby for a
+    /// transaction declared read only (unless the client's reads must see the primary).
+    async fn hold(
+        &mut self,
+        cluster: &Cluster,
+        statements: &Statements<'_>,
+        causal: Causal,
+    ) -> Result<(), CoreError> {
+        let standby_may = statements.opens_read_only()
+            && !statements.pins_session()
+            && !causal.strong
+            && causal.min_lsn.is_none();
+        let kind = match standby_may {
+            true => ClientKind::Read,
+            false => ClientKind::Write,
+        };
+        let mut held = Dedicated::new(cluster.checkout(kind).await?);
+        if let Err(e) = held.make_settings(cluster, &self.settings).await {
+            held.release(false).await;
+            return Err(e);
+        }
+        self.held = Some(held);
+        Ok(())
+    }
+
+    async fn run_held(
+        &mut self,
+        cluster: &Cluster,
+        statements: &Statements<'_>,
+        params: &[Param],
+        causal: Causal,
+        text_types: &[u32],
+    ) -> Result<Outcome, CoreError> {
+        let Some(held) = self.held.as_mut() else {
+            return Err(CoreError::Released);
+        };
+        let was_in_transaction = held.in_transaction();
+        let track = causal.track_write;
+        let outcome = held
+            .run(cluster, statements, params, track, text_types)
+            .await;
+        self.pinned |= statements.pins_session();
+        if outcome.is_ok() {
+            let made_in_transaction = was_in_transaction || held.in_transaction();
+            let settings = match made_in_transaction {
+                true => &mut self.pending,
+                false => &mut self.settings,
+            };
+            statements.iter().for_each(|s| settings.record(&s, params));
+        }
+        if !held.in_transaction() {
+            // The transaction ended: its settings stand only if it committed.
+            let pending = std::mem::take(&mut self.pending);
+            let committed = outcome
+                .as_ref()
+                .is_ok_and(|o| o.reply.last_command() == Some("COMMIT"));
+            if committed {
+                self.settings.merge(pending);
+            }
+            if !self.pinned {
+                held.release(false).await;
+                self.held = None;
+            }
+        }
+        outcome
+    }
+
+    /// Ends the client: its held connection goes back to its pool clean, or is closed.
+    pub async fn release(&mut self, destroy: bool) {
+        if let Some(mut held) = self.held.take() {
+            held.release(destroy).await;
+        }
+        self.pinned = false;
+        self.settings = Settings::default();
+        self.pending = Settings::default();
+    }
+}

@@ -1,0 +1,153 @@
+'use strict'
+// pg/client: node-postgres's Client for `manager.pg` — a routing session. Outside a transaction
+// each statement is routed as `manager.query` routes it; a transaction, or state that cannot move
+// (LISTEN, temporary tables, PREPARE, session advisory locks), holds one connection for it (the
+// native side decides: core session.rs); its settings follow it to every connection it uses.
+
+const EventEmitter = require('node:events')
+const { closedError, pgMessages } = require('../errors')
+const { RoutingConnection } = require('./connection')
+const { escapeIdentifier, escapeLiteral } = require('./escape')
+const { readPgQuery, settle } = require('./query')
+const { checkName, runQuery } = require('./run')
+
+/**
+ * Backend keys for routing clients, above any real process id (Linux's pid_max is at most 2²²): a
+ * `pg_cancel_backend(processID)` sent for one can never cancel another backend by mistake.
+ */
+let nextProcessId = 0x40000000
+
+const noop = () => {}
+
+/**
+ * The Client class bound to one manager.
+ * @param link the manager's internals: `native`, `dispatcher`, `sessions`, `closed()`
+ * @param TypeOverrides the manager.pg's TypeOverrides (falls back to its `types`)
+ */
+function clientClass(link, TypeOverrides) {
+  return class Client extends EventEmitter {
+    #native = null
+    /** The last query issued: each waits for it, so queries run in call order, as with pg. */
+    #tail = Promise.resolve()
+    /** Named statements: name → text (see checkName). */
+    #names = new Map()
+    #submit = (id, text, values, strong, minLsn, track, textTypes) =>
+      this.#native.submit(id, text, values, strong, minLsn, track, textTypes)
+
+    /** @param {object} [config] pg's client config: `types` is honoured; the connection keys are the manager's. */
+    constructor(config) {
+      super()
+      const c = config ?? {}
+      this.user = c.user
+      this.database = c.database
+      this.port = c.port
+      this.host = c.host
+      this.processID = nextProcessId++
+      this.secretKey = null
+      this.connection = new RoutingConnection()
+      this._types = new TypeOverrides(c.types)
+      this._connecting = false
+      this._connected = false
+      this._queryable = true
+      this._ending = false
+      this._ended = false
+    }
+
+    /** Opens the session: no connection is taken until a statement needs one. */
+    connect(callback) {
+      let outcome
+      if (this._connecting) {
+        outcome = Promise.reject(new Error(pgMessages.RECONNECT))
+      } else if (link.closed()) {
+        outcome = Promise.reject(closedError())
+      } else {
+        this._connecting = true
+        this.#open()
+        outcome = Promise.resolve()
+        process.nextTick(() => this.emit('connect'))
+      }
+      return settle(outcome, callback)
+    }
+
+    #open() {
+      this.#native ??= link.native.createSession()
+      this._connected = true
+    }
+
+    query(config, values, callback) {
+      const query = readPgQuery(config, values, callback)
+      return settle(this.#enqueue(query), query.callback)
+    }
+
+    #enqueue(query) {
+      if (query.error) return Promise.reject(query.error)
+      if (this._ending) return Promise.reject(new Error(pgMessages.NOT_QUERYABLE))
+      if (link.closed()) return Promise.reject(closedError())
+      const misnamed = checkName(this.#names, query)
+      if (misnamed) return Promise.reject(misnamed)
+      // pg queues queries made before connect(); a routing session needs no socket to exist.
+      this.#open()
+      const run = this.#tail.then(() => runQuery(link, query, this._types, this.#submit))
+      this.#tail = run.catch(noop)
+      return run
+    }
+
+    /**
+     * Ends the session once its queries are done; a connection it holds goes back to its pool
+     * clean (an open transaction rolled back). As pg: a second call, or one before connect,
+     * resolves at once.
+     */
+    end(callback) {
+      const connected = this._connected && !this._ending
+      this._ending = true
+      if (!connected) return settle(Promise.resolve(), callback)
+      const ended = this.#tail.then(() => {
+        this.#close(false)
+        this.emit('end')
+      })
+      return settle(ended, callback)
+    }
+
+    /** Closes the session now (`destroy`: its held connection is closed, not pooled). */
+    #close(destroy) {
+      this._ended = true
+      this._queryable = false
+      this.#native?.release(destroy)
+      this.#native = null
+    }
+
+    /** For the Pool: the session goes back clean, keeping nothing of this use. */
+    _reset(destroy) {
+      const native = this.#native
+      this.#names.clear()
+      if (destroy) {
+        this._ending = true
+        this.#close(true)
+        return
+      }
+      // Queries still running finish first; the next user's wait behind them.
+      this.#tail = this.#tail.then(() => native?.release(false))
+    }
+
+    setTypeParser(oid, format, parse) {
+      return this._types.setTypeParser(oid, format, parse)
+    }
+
+    getTypeParser(oid, format) {
+      return this._types.getTypeParser(oid, format)
+    }
+
+    escapeIdentifier(str) {
+      return escapeIdentifier(str)
+    }
+
+    escapeLiteral(str) {
+      return escapeLiteral(str)
+    }
+
+    ref() {}
+    unref() {}
+  }
+}
+
+module.exports = { clientClass }

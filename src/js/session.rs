@@ -1,0 +1,83 @@
+//! `NativeSession`: a routing client of `manager.pg` (see the core's `session`): statements
+//! routed one by one, a connection held through transactions and state that cannot move.
+
+use std::sync::Arc;
+
+use napi::bindgen_prelude::BigInt;
+use napi::Env;
+use napi_derive::napi;
+
+use super::completions::Completions;
+use super::convert::{params, JsParam, JsResult};
+use super::error::Settled;
+use crate::core::cluster::{Causal, Cluster};
+use crate::core::lsn::Lsn;
+use crate::core::session::RoutingSession;
+
+#[napi]
+pub struct NativeSession {
+    cluster: Arc<Cluster>,
+    completions: Arc<Completions>,
+    session: Arc<tokio::sync::Mutex<RoutingSession>>,
+}
+
+impl NativeSession {
+    pub fn new(cluster: Arc<Cluster>, completions: Arc<Completions>) -> NativeSession {
+        NativeSession {
+            cluster,
+            completions,
+            session: Arc::default(),
+        }
+    }
+}
+
+#[napi]
+impl NativeSession {
+    /// Starts `text` for this client; its result reaches the manager's `onComplete` under
+    /// `id`. `strong`, `minLsn` and `track` as for the manager's `submit`; values of the
+    /// `textTypes` OIDs come back as text, for custom type parsers.
+    #[napi(
+        catch_unwind,
+        ts_args_type = "id: number, text: string, values: Array<string | Buffer | null>, strong: boolean, minLsn: bigint | null, track: boolean, textTypes: number[] | null"
+    )]
+    #[allow(clippy::too_many_arguments)]
+    pub fn submit(
+        &self,
+        env: Env,
+        id: u32,
+        text: String,
+        values: Vec<JsParam>,
+        strong: bool,
+        min_lsn: Option<BigInt>,
+        track: bool,
+        text_types: Option<Vec<u32>>,
+    ) {
+        self.completions.begin(env.raw());
+        let causal = Causal {
+            strong,
+            min_lsn: min_lsn.map(|lsn| Lsn(lsn.get_u64().1)),
+            track_write: track,
+        };
+        let cluster = self.cluster.clone();
+        let completions = self.completions.clone();
+        let session = self.session.clone();
+        let params = params(values);
+        let text_types = text_types.unwrap_or_default();
+        napi::bindgen_prelude::spawn(async move {
+            let mut session = session.lock().await;
+            let outcome = session
+                .run(&cluster, &text, &params, causal, &text_types)
+                .await;
+            completions.finish(id, Settled(outcome.map(JsResult)));
+        });
+    }
+
+    /// Ends the client's use: a held connection goes back to its pool clean (closed with
+    /// `destroy`), its settings are forgotten. Resolves once done, so that the session's next
+    /// user starts after it.
+    #[napi]
+    pub async fn release(&self, destroy: bool) -> napi::Result<()> {
+        self.session.lock().await.release(destroy).await;
+        Ok(())
+    }
+}
