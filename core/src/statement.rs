@@ -98,13 +98,16 @@ impl<'a> Statements<'a> {
         self.iter().any(|s| s.pins_session())
     }
 
-    /// Whether the transaction the text opens is declared `READ ONLY` (a replica may run it).
+    /// Whether the transaction the text opens is declared `READ ONLY` and may run on a standby
+    /// (which refuses SERIALIZABLE).
     pub fn opens_read_only(&self) -> bool {
         self.transaction_effect() == Some(true)
             && self.iter().any(|s| {
                 let t = s.tokens;
                 let opens = t.first().is_some_and(|f| f.is("begin") || f.is("start"));
-                opens && t.windows(2).any(|w| w[0].is("read") && w[1].is("only"))
+                opens
+                    && t.windows(2).any(|w| w[0].is("read") && w[1].is("only"))
+                    && !t.iter().any(|w| w.is("serializable"))
             })
     }
 }

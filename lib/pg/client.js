@@ -63,7 +63,8 @@ function clientClass(link, TypeOverrides) {
       } else {
         this._connecting = true
         this.#open()
-        outcome = Promise.resolve()
+        // As pg: the promise resolves to the client.
+        outcome = Promise.resolve(this)
         process.nextTick(() => this.emit('connect'))
       }
       return settle(outcome, callback)
