@@ -436,7 +436,10 @@ mod tests {
         }
         let read_only = |sql: &str| Statements::parse(sql).opens_read_only();
         assert!(read_only(
-            "BEGIN TRANSACTION ISOLATION LEVEL SERIALIZABLE READ ONLY;"
+            "BEGIN TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY;"
+        ));
+        assert!(!read_only(
+            "BEGIN ISOLATION LEVEL SERIALIZABLE READ ONLY DEFERRABLE"
         ));
         assert!(read_only(
             "start transaction isolation level repeatable read read only"
