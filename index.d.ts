@@ -2,6 +2,8 @@
 // generated into binding.d.ts by `napi build`. "The guide" below is the user's guide,
 // docs/guide.md.
 
+import type { EventEmitter } from 'node:events'
+
 /** A node's connection settings, as node-postgres takes them. */
 export interface NodeConfig {
   host?: string
@@ -282,8 +284,120 @@ export declare class Client {
   release(err?: Error | boolean): void
 }
 
+/** A type parser: the text pg's text protocol gives for a value → its JS value. */
+export type TypeParser = (text: string) => any
+
+/** Anything with node-postgres's `getTypeParser` (a TypeOverrides, `manager.pg.types`, a per-query object). */
+export interface TypeParserSource {
+  getTypeParser(oid: number, format?: 'text' | 'binary'): TypeParser
+}
+
+/** node-postgres's query config, as `manager.pg` takes it. */
+export interface PgQueryConfig extends QueryConfig {
+  /** Parsers for this query's results. */
+  types?: TypeParserSource
+}
+
+export type PgCallback<R> = (err: Error | null | undefined, result: R) => void
+
+/** What a node-postgres `query()` takes: `(text | config, values?, callback?)`. */
+export interface PgQueryable {
+  query<R = any>(text: string | PgQueryConfig, values?: unknown[]): Promise<QueryResult<R>>
+  query<R = any>(text: string | PgQueryConfig, callback: PgCallback<QueryResult<R>>): void
+  query<R = any>(text: string | PgQueryConfig, values: unknown[], callback: PgCallback<QueryResult<R>>): void
+}
+
+/** pg's client config as `manager.pg` reads it: `types` is honoured; the connection keys are the manager's. */
+export interface PgClientConfig {
+  types?: TypeParserSource
+  [key: string]: unknown
+}
+
+/** pg's pool config as `manager.pg` reads it: `types` is honoured; connection keys and sizing are the manager's. */
+export interface PgPoolConfig extends PgClientConfig {
+  max?: number
+  idleTimeoutMillis?: number
+}
+
+/**
+ * node-postgres's Client, bound to a manager: a routing session. Outside a transaction each
+ * statement is routed as `manager.query` routes it; a transaction (or LISTEN, a temporary table,
+ * PREPARE, a session advisory lock) holds one connection; session settings follow it.
+ */
+export declare class PgClient extends EventEmitter implements PgQueryable {
+  constructor(config?: PgClientConfig)
+  /** A key no backend has: `pg_cancel_backend(processID)` cancels nothing by mistake. */
+  readonly processID: number
+  readonly connection: EventEmitter
+  connect(): Promise<PgClient>
+  connect(callback: (err: Error | null | undefined) => void): void
+  query<R = any>(text: string | PgQueryConfig, values?: unknown[]): Promise<QueryResult<R>>
+  query<R = any>(text: string | PgQueryConfig, callback: PgCallback<QueryResult<R>>): void
+  query<R = any>(text: string | PgQueryConfig, values: unknown[], callback: PgCallback<QueryResult<R>>): void
+  end(): Promise<void>
+  end(callback: (err?: Error) => void): void
+  setTypeParser(oid: number, format: 'text' | 'binary' | TypeParser, parser?: TypeParser): void
+  getTypeParser(oid: number, format?: 'text' | 'binary'): TypeParser
+  escapeIdentifier(str: string): string
+  escapeLiteral(str: string): string
+}
+
+/** A client checked out of a `manager.pg.Pool`. */
+export interface PgPoolClient extends PgClient {
+  /** pg-pool's release: with an error (or true) the client is removed; a second call throws. */
+  release(err?: Error | boolean): void
+}
+
+/** node-postgres's Pool, bound to a manager; events `connect`, `acquire`, `release`, `remove`, `error`. */
+export declare class PgPool extends EventEmitter implements PgQueryable {
+  constructor(config?: PgPoolConfig)
+  readonly options: PgPoolConfig
+  readonly totalCount: number
+  readonly idleCount: number
+  readonly waitingCount: number
+  readonly ending: boolean
+  readonly ended: boolean
+  connect(): Promise<PgPoolClient>
+  connect(callback: (err: Error | undefined, client: PgPoolClient, release: (err?: Error | boolean) => void) => void): void
+  query<R = any>(text: string | PgQueryConfig, values?: unknown[]): Promise<QueryResult<R>>
+  query<R = any>(text: string | PgQueryConfig, callback: PgCallback<QueryResult<R>>): void
+  query<R = any>(text: string | PgQueryConfig, values: unknown[], callback: PgCallback<QueryResult<R>>): void
+  end(): Promise<void>
+  end(callback: (err?: Error) => void): void
+}
+
+/** node-postgres's TypeOverrides: parsers of its own over a fallback (by default `manager.pg.types`). */
+export declare class PgTypeOverrides implements TypeParserSource {
+  constructor(types?: TypeParserSource)
+  setTypeParser(oid: number, format: 'text' | 'binary' | TypeParser, parser?: TypeParser): void
+  getTypeParser(oid: number, format?: 'text' | 'binary'): TypeParser
+}
+
+/**
+ * `manager.pg`: shaped like the node-postgres module, bound to one manager. With `@types/pg`
+ * installed, `manager.pg as unknown as typeof import('pg')` types it for libraries typed against pg.
+ */
+export interface PgModule {
+  Pool: typeof PgPool
+  Client: typeof PgClient
+  types: TypeParserSource & {
+    setTypeParser(oid: number, format: 'text' | 'binary' | TypeParser, parser?: TypeParser): void
+    arrayParser: { create(source: string, transform?: TypeParser): { parse(): any[] } }
+    builtins: Record<string, number>
+  }
+  TypeOverrides: typeof PgTypeOverrides
+  /** pg's defaults; setting `parseInt8` makes int8 (and int8[]) numbers, as in pg. */
+  defaults: Record<string, unknown> & { parseInt8: boolean }
+  DatabaseError: new (...args: any[]) => DatabaseError
+  escapeIdentifier(str: string): string
+  escapeLiteral(str: string): string
+  native: null
+}
+
 export declare class ReadReplicaManager {
   private constructor()
+  /** node-postgres's module bound to this manager, for ORMs and pg code: README, "ORMs and node-postgres code". */
+  readonly pg: PgModule
   /**
    * Routes and runs `text`. Rejects with `ERR_INVALID_ARG_TYPE` on a bad argument,
    * `ERR_RRM_CLOSED` after close(), `ERR_RRM_TRANSACTION_CONTROL` for BEGIN / COMMIT / …, or
