@@ -358,7 +358,9 @@ export declare class PgPool extends EventEmitter implements PgQueryable {
   readonly ending: boolean
   readonly ended: boolean
   connect(): Promise<PgPoolClient>
-  connect(callback: (err: Error | undefined, client: PgPoolClient, release: (err?: Error | boolean) => void) => void): void
+  connect(
+    callback: (err: Error | undefined, client: PgPoolClient, release: (err?: Error | boolean) => void) => void,
+  ): void
   query<R = any>(text: string | PgQueryConfig, values?: unknown[]): Promise<QueryResult<R>>
   query<R = any>(text: string | PgQueryConfig, callback: PgCallback<QueryResult<R>>): void
   query<R = any>(text: string | PgQueryConfig, values: unknown[], callback: PgCallback<QueryResult<R>>): void
