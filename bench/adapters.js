@@ -93,6 +93,26 @@ const adapters = {
     }
   },
 
+  /** The manager through `manager.pg`, as an ORM uses it: a routing Pool, a client per transaction. */
+  async 'manager-pg'(poolSize) {
+    const db = await adapters.manager(poolSize)
+    const manager = require('..').getReadReplicaManager()
+    const pool = new manager.pg.Pool()
+    return {
+      read: (text, values) => pool.query(text, values),
+      write: (text, values) => pool.query(text, values),
+      async transaction(statements) {
+        const client = await pool.connect()
+        try {
+          for (const [text, values] of statements) await client.query(text, values)
+        } finally {
+          client.release()
+        }
+      },
+      close: db.close,
+    }
+  },
+
   async manager(poolSize) {
     const rrm = require('..')
     const { primary, replicas } = settings()

@@ -1,8 +1,8 @@
 'use strict'
 // `npm run bench`: node-postgres, postgres.js and this manager on the same workloads against
 // the local cluster (and the manager inside read-your-writes sessions for the point read and
-// the insert, to show what sessions cost),
-// interleaved in rounds (the order rotating), each measurement in a child
+// the insert, to show what sessions cost; and through manager.pg's routing Pool and Client for the
+// point read and the transaction, as ORMs use it), interleaved in rounds (the order rotating), each measurement in a child
 // process of its own after a warm-up; plus pgbench as the C client's limit for the point read.
 //
 // BENCH_ROUNDS (default 3) and BENCH_MS (default 3000) set the length; BENCH_ONLY picks
@@ -93,8 +93,10 @@ async function main() {
   const results = {} // workload → adapter → [result per round]
   for (let round = 0; round < ROUNDS; round++) {
     for (const workload of chosen) {
-      // Read-your-writes sessions are measured where their cost shows: point reads and inserts.
-      const adapters = workloads[workload].sessions ? [...ADAPTERS, 'manager-session'] : ADAPTERS
+      // Read-your-writes sessions are measured where their cost shows: point reads and inserts;
+      // manager.pg (the routing Pool and Client) on point reads and transactions.
+      const { sessions, pgApi } = workloads[workload]
+      const adapters = [...ADAPTERS, ...(sessions ? ['manager-session'] : []), ...(pgApi ? ['manager-pg'] : [])]
       const order = adapters.map((_, i) => adapters[(i + round) % adapters.length])
       for (const adapter of order) {
         const r = measure(adapter, workload)

@@ -11,11 +11,13 @@ const RANGE = 'SELECT i4, i8, t, f8, ts, b FROM bench_items WHERE id >= $1 AND i
 const workloads = {
   'point read x1': {
     inflight: 1,
+    pgApi: true,
     run: (db) => db.read('SELECT id, i4, t FROM bench_items WHERE id = $1', [randomId()]),
   },
   'point read x16': {
     inflight: 16,
     sessions: true,
+    pgApi: true,
     run: (db) => db.read('SELECT id, i4, t FROM bench_items WHERE id = $1', [randomId()]),
   },
   'point read x64': {
@@ -31,6 +33,7 @@ const workloads = {
   },
   'transaction x16': {
     inflight: 16,
+    pgApi: true,
     run: (db) =>
       db.transaction([
         ['BEGIN', []],
