@@ -63,18 +63,21 @@ export function assertPrimary(port, what) {
 
 /**
  * Runs `fn` and checks the manager's counters over it: `'read'` — statements went to a replica
- * and none to the primary; `'write'` — at least one went to the primary; `'pinned'` — none went to
- * a replica (a transaction runs on the primary connection it pinned). Returns fn's result.
+ * and none to the primary; `'write'` — at least one went to the primary (statements outside a
+ * transaction); `'pinned'` — none went to a replica (a transaction runs on the connection it
+ * pinned, whose statements may or may not count as writes). In each case no read failed over and
+ * no replica refused a write. Returns fn's result.
  */
 export async function counted(manager, kind, fn) {
   const before = manager.getMetrics()
   const result = await fn()
   const after = manager.getMetrics()
   if (STANDIN) return result
-  const reads = after.readQueries - before.readQueries
-  const writes = after.writeQueries - before.writeQueries
-  const failovers = after.replicaFailovers - before.replicaFailovers
-  assert.equal(failovers, 0, `a read failed over to the primary during a ${kind}`)
+  const delta = (name) => after[name] - before[name]
+  const reads = delta('readQueries')
+  const writes = delta('writeQueries')
+  assert.equal(delta('replicaFailovers'), 0, `a read failed over to the primary during a ${kind}`)
+  assert.equal(delta('misroutedReads'), 0, `a replica refused a write during a ${kind}`)
   if (kind === 'read') {
     assert.ok(reads >= 1, `a read counted no replica read (${reads})`)
     assert.equal(writes, 0, `a read counted ${writes} primary statements`)
