@@ -246,6 +246,7 @@ test('a data-modifying CTE runs on the primary: knex.raw and the query builder',
 test('searchPath (a SET on each new connection) holds on replicas too', async () => {
   const scoped = replicaKnex(pg, { searchPath: ['orm_knex_nowhere', 'public'], pool: { min: 0, max: 2 } })
   try {
+    await scoped.raw('SELECT 1') // its connection, and the SET, made outside the counted read
     const [{ search_path: path }] = (await counted(manager, 'read', () => scoped.raw('SHOW search_path'))).rows
     assert.equal(path, 'orm_knex_nowhere, public')
     const [{ port: where }] = (await scoped.raw('SELECT inet_server_port() AS port')).rows

@@ -37,7 +37,8 @@ function open(dialectModule) {
     password: primary.password,
     timezone: '+02:00', // a SET TIME ZONE on each new connection
     logging: false,
-    pool: { max: 3 },
+    // Connections are made before the counted reads (warm()): each new one sends its SETs.
+    pool: { max: 3, min: 3, idle: 600_000 },
   })
   const User = sequelize.define(
     'User',
@@ -60,6 +61,8 @@ function open(dialectModule) {
   return { sequelize, User, Post }
 }
 
+/** Opens every pooled connection, so that no SETs of a new connection run inside a counted read. */
+const warm = (sequelize) => Promise.all([1, 2, 3].map(() => sequelize.query('SELECT pg_sleep(0.05)')))
 const port = async (sequelize, options) =>
   (await sequelize.query('SELECT inet_server_port() AS port', { type: QueryTypes.SELECT, ...options }))[0].port
 const plain = (instance) => instance.get({ plain: true })
@@ -113,6 +116,7 @@ test('creates run on the primary and come back as Sequelize maps them', async ()
 
 test('reads run on a replica: finders, include (eager loading), raw queries', async () => {
   const { sequelize, User, Post } = orm
+  await warm(sequelize)
   await replicated(manager)
   assertReplica(await counted(manager, 'read', () => port(sequelize)), 'sequelize.query(SELECT inet_server_port())')
   const found = await counted(manager, 'read', () => User.findByPk(ada.id))
