@@ -13,13 +13,18 @@ const { cluster, ensureCluster } = require('./cluster')
 const root = path.resolve(__dirname, '..')
 const run = (cmd, args) => spawnSync(cmd, args, { cwd: root, stdio: 'inherit' }).status
 
-/** The integration tests: `__test__/*.test.mjs` (not __test__/unit/, which ran first). */
+/**
+ * The integration tests: `__test__/*.test.mjs`, then the ORM matrix `__test__/orm/*.test.mjs`
+ * (not __test__/unit/, which ran first).
+ */
 function integrationTests() {
-  return fs
-    .readdirSync(path.join(root, '__test__'))
-    .filter((f) => f.endsWith('.test.mjs'))
-    .sort()
-    .map((f) => path.join('__test__', f))
+  const tests = (dir) =>
+    fs
+      .readdirSync(path.join(root, dir))
+      .filter((f) => f.endsWith('.test.mjs'))
+      .sort()
+      .map((f) => path.join(dir, f))
+  return [...tests('__test__'), ...tests(path.join('__test__', 'orm'))]
 }
 
 let status = run(process.execPath, ['--test', '__test__/unit/'])
