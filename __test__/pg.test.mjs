@@ -322,6 +322,34 @@ describe('as pg behaves', () => {
       (err) => ({ error: err.message, type: err.constructor.name }),
     )
 
+  test('the COMMIT of a failed transaction answers ROLLBACK; a savepoint rollback mends it', async () => {
+    await same(async ({ Pool, config }) => {
+      const pool = new Pool(config)
+      const client = await pool.connect()
+      const commands = []
+      for (const sql of [
+        'BEGIN',
+        'SELECT nope',
+        'COMMIT',
+        'BEGIN',
+        'SAVEPOINT a',
+        'SELECT nope',
+        'ROLLBACK TO SAVEPOINT a',
+        'COMMIT',
+      ]) {
+        commands.push(
+          await client.query(sql).then(
+            (r) => r.command,
+            (e) => e.code,
+          ),
+        )
+      }
+      client.release()
+      await pool.end()
+      return commands
+    })
+  })
+
   test('a query after end(), end() twice, connect() twice', async () => {
     const result = await same(async ({ Client, config }) => {
       const client = new Client(config)

@@ -33,6 +33,17 @@ impl Reply {
         };
         last.and_then(|o| o.command.as_deref())
     }
+
+    /// Replaces the last result's command tag (what the server said, where the text says else).
+    pub fn set_last_command(&mut self, command: &str) {
+        let last = match self {
+            Reply::Single(output) => Some(output),
+            Reply::Batch(outputs) => outputs.last_mut(),
+        };
+        if let Some(output) = last {
+            output.command = Some(command.to_string());
+        }
+    }
 }
 
 /// A reply, and for a write run in a read-your-writes session the WAL position that covers it.

@@ -92,6 +92,26 @@ impl<'a> Statements<'a> {
             .any(|s| s.is_transaction_control() || s.pins_session())
     }
 
+    /// `COMMIT` / `END` alone: the server answers `ROLLBACK` when the transaction had failed.
+    pub fn is_commit(&self) -> bool {
+        self.len() == 1
+            && self.iter().all(|s| {
+                let t = s.tokens;
+                t.first().is_some_and(|f| f.is("commit") || f.is("end"))
+                    && !t.iter().any(|w| w.is("prepared") || w.is("chain"))
+            })
+    }
+
+    /// `ROLLBACK [WORK | TRANSACTION] TO [SAVEPOINT] name` alone: a failed transaction is usable
+    /// again after it.
+    pub fn is_rollback_to_savepoint(&self) -> bool {
+        self.len() == 1
+            && self.iter().all(|s| {
+                let t = s.tokens;
+                t.first().is_some_and(|f| f.is("rollback")) && t.iter().any(|w| w.is("to"))
+            })
+    }
+
     /// Whether the text leaves state that cannot follow a client to another connection
     /// (listeners, temporary objects, prepared statements, held cursors, session locks).
     pub fn pins_session(&self) -> bool {
@@ -447,6 +467,18 @@ mod tests {
         assert!(!read_only("BEGIN"));
         assert!(!read_only("BEGIN READ WRITE"));
         assert!(!read_only("SET TRANSACTION READ ONLY"));
+    }
+
+    /// The commits whose reply tells a failed transaction, and the savepoint rollbacks that mend one.
+    #[test]
+    fn commits_and_savepoint_rollbacks() {
+        let commit = |sql: &str| Statements::parse(sql).is_commit();
+        assert!(commit("COMMIT") && commit("end transaction;") && commit("commit work"));
+        assert!(!commit("COMMIT PREPARED 'x'") && !commit("COMMIT AND CHAIN"));
+        assert!(!commit("SELECT 1; COMMIT") && !commit("ROLLBACK"));
+        let mends = |sql: &str| Statements::parse(sql).is_rollback_to_savepoint();
+        assert!(mends("ROLLBACK TO SAVEPOINT sp1") && mends("rollback transaction to sp1"));
+        assert!(!mends("ROLLBACK") && !mends("ROLLBACK PREPARED 'x'"));
     }
 
     /// COPY to or from the client is recognised; COPY to a server file is not a stream.

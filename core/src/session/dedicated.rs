@@ -20,6 +20,9 @@ pub struct Dedicated {
     from_writer: bool,
     /// Whether a transaction may be open, so release can end it before the connection is reused.
     in_transaction: bool,
+    /// Whether a statement failed in the open transaction (until a savepoint rollback mends it):
+    /// its COMMIT then rolls back, and says so, as the server's command tag does.
+    failed: bool,
     /// Whether a statement may have left session state (settings, temp tables, listeners, …),
     /// so release discards it before the connection is reused.
     dirty_session: bool,
@@ -46,6 +49,7 @@ impl Dedicated {
             member: checkout.member,
             from_writer: checkout.from_writer,
             in_transaction: false,
+            failed: false,
             dirty_session: false,
             settings_made: false,
         }
@@ -90,15 +94,24 @@ impl Dedicated {
         let conn = self.conn.as_ref().ok_or(CoreError::Released)?;
         let node = cluster.node(self.member);
         let may_wrap = !self.in_transaction;
-        let outcome = node
+        let mut outcome = node
             .run_on(conn, statements, params, may_wrap, text_types)
             .await;
         let effect = statements.transaction_effect();
         // Even a failed statement may have changed the session before it failed.
         self.dirty_session |= statements.leaves_session_state();
-        match &outcome {
-            Ok(_) => self.in_transaction = effect.unwrap_or(self.in_transaction),
+        match &mut outcome {
+            Ok(done) => {
+                if self.failed && self.in_transaction && statements.is_commit() {
+                    done.set_last_command("ROLLBACK");
+                }
+                if effect.is_some() || statements.is_rollback_to_savepoint() {
+                    self.failed = false;
+                }
+                self.in_transaction = effect.unwrap_or(self.in_transaction);
+            }
             Err(e) => {
+                self.failed |= self.in_transaction || effect == Some(true);
                 // After a failed transaction statement the state is unknown: assume open.
                 self.in_transaction |= effect.is_some();
                 if e.is_connection_failure() {
@@ -137,6 +150,7 @@ impl Dedicated {
             drop(Object::take(conn));
         }
         self.in_transaction = false;
+        self.failed = false;
         self.dirty_session = false;
         self.settings_made = false;
     }
