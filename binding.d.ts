@@ -55,6 +55,11 @@ export declare class NativeSession {
    */
   submit(id: number, text: string, values: Array<string | Buffer | null>, strong: boolean, minLsn: bigint | null, track: boolean, textTypes: number[] | null): void
   /**
+   * Cancels the statement the client runs now, as `pg_cancel_backend` of its backend would;
+   * resolves to whether a cancel request was sent.
+   */
+  cancel(): Promise<boolean>
+  /**
    * Ends the client's use: a held connection goes back to its pool clean (closed with
    * `destroy`), its settings are forgotten. Resolves once done, so that the session's next
    * user starts after it.

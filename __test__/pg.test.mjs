@@ -280,15 +280,50 @@ describe('Client: a routing session', () => {
     await oracle.query('SELECT pg_advisory_unlock(4242)')
   })
 
-  test('pg_cancel_backend runs on the primary', async () => {
+  test('pg_cancel_backend(processID) cancels the client’s statement wherever it runs', async () => {
     const pool = new manager.pg.Pool()
     const client = await pool.connect()
-    const { rows } = await client.query('SELECT pg_cancel_backend($1) AS sent, inet_server_port() AS port', [
+    const control = new manager.pg.Client()
+    await control.connect()
+    // As knex and Kysely cancel: a second client, the first one's processID.
+    for (const [before, cancel, values] of [
+      [null, 'SELECT pg_cancel_backend($1);', [client.processID]],
+      ['BEGIN', `select pg_cancel_backend(${client.processID})`, []],
+    ]) {
+      if (before) await client.query(before)
+      const sleeping = client.query('SELECT pg_sleep(30)')
+      await waitFor('the sleep to start', async () => {
+        const { rows } = await oracle.query(
+          "SELECT count(*)::int AS n FROM pg_stat_activity WHERE query = 'SELECT pg_sleep(30)'",
+        )
+        const onReplicas = await Promise.all(
+          REPLICA_PORTS.map(async (port) => {
+            const c = new pg.Client({ ...primaryConfig, port })
+            await c.connect()
+            const r = await c.query(
+              "SELECT count(*)::int AS n FROM pg_stat_activity WHERE query = 'SELECT pg_sleep(30)'",
+            )
+            await c.end()
+            return r.rows[0].n
+          }),
+        )
+        return rows[0].n + onReplicas.reduce((a, b) => a + b, 0) === 1
+      })
+      const { rows } = await control.query(cancel, values)
+      assert.deepEqual(rows, [{ pg_cancel_backend: true }])
+      await assert.rejects(sleeping, { code: '57014' })
+      if (before) await client.query('ROLLBACK')
+    }
+    // Nothing running: nothing to cancel. Sent any other way, the key is no backend's.
+    assert.deepEqual((await control.query('SELECT pg_cancel_backend($1)', [client.processID])).rows, [
+      { pg_cancel_backend: false },
+    ])
+    const { rows } = await control.query('SELECT pg_cancel_backend($1) AS sent, inet_server_port() AS port', [
       client.processID,
     ])
-    // A routing client's processID is a key no backend has: cancelling it touches nothing.
     assert.deepEqual(rows, [{ sent: false, port: PRIMARY_PORT }])
     client.release()
+    await control.end()
     await pool.end()
   })
 

@@ -2,6 +2,7 @@
 //! values. No Node-API here: the addon crate at the repository root is the binding.
 
 pub mod balancer;
+pub mod cancel;
 pub mod checker;
 pub mod cluster;
 pub mod command;

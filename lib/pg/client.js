@@ -12,8 +12,9 @@ const { readPgQuery, settle } = require('./query')
 const { checkName, runQuery } = require('./run')
 
 /**
- * Backend keys for routing clients, above any real process id (Linux's pid_max is at most 2²²): a
- * `pg_cancel_backend(processID)` sent for one can never cancel another backend by mistake.
+ * Keys for routing clients, above any real process id (Linux's pid_max is at most 2²²): a
+ * `pg_cancel_backend(processID)` through manager.pg cancels that client's statement (pg/cancel.js),
+ * and sent any other way it can never cancel another backend by mistake.
  */
 let nextProcessId = 0x40000000
 
@@ -21,7 +22,7 @@ const noop = () => {}
 
 /**
  * The Client class bound to one manager.
- * @param link the manager's internals: `native`, `dispatcher`, `sessions`, `closed()`
+ * @param link the manager.pg's internals: `native`, `dispatcher`, `sessions`, `cancels`, `closed()`
  * @param TypeOverrides the manager.pg's TypeOverrides (falls back to its `types`)
  */
 function clientClass(link, TypeOverrides) {
@@ -51,6 +52,7 @@ function clientClass(link, TypeOverrides) {
       this._queryable = true
       this._ending = false
       this._ended = false
+      link.cancels.add(this)
     }
 
     /** Opens the session: no connection is taken until a statement needs one. */
@@ -111,10 +113,16 @@ function clientClass(link, TypeOverrides) {
 
     /** Closes the session now (`destroy`: its held connection is closed, not pooled). */
     #close(destroy) {
+      link.cancels.delete(this)
       this._ended = true
       this._queryable = false
       this.#native?.release(destroy)
       this.#native = null
+    }
+
+    /** Cancels the statement this client runs now; resolves to whether a request was sent. */
+    _cancel() {
+      return this.#native === null ? Promise.resolve(false) : this.#native.cancel()
     }
 
     /** For the Pool: the session goes back clean, keeping nothing of this use. */

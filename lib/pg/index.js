@@ -3,6 +3,7 @@
 // the libraries that take a pg module, Pool or Client (Drizzle, Kysely, Knex, Sequelize, TypeORM,
 // MikroORM, Prisma's adapter). See README "ORMs and node-postgres code".
 
+const { Cancels } = require('./cancel')
 const { clientClass } = require('./client')
 const { escapeIdentifier, escapeLiteral } = require('./escape')
 const { poolClass } = require('./pool')
@@ -64,10 +65,11 @@ function createDefaults(types) {
 }
 
 /**
- * @param link the manager's internals: `native` (NativeManager), `dispatcher`, `sessions`, and
- *   `closed()`
+ * @param manager the manager's internals: `native` (NativeManager), `dispatcher`, `sessions`,
+ *   and `closed()`
  */
-function createPg(link) {
+function createPg(manager) {
+  const link = { ...manager, cancels: new Cancels() }
   const types = createTypes()
   const TypeOverrides = typeOverridesClass(types)
   const Client = clientClass(link, TypeOverrides)

@@ -13,7 +13,7 @@ const CLIENT_EVENTS = ['connect', 'acquire', 'release', 'remove']
 
 /**
  * The Pool class bound to one manager.
- * @param link the manager's internals: `native`, `dispatcher`, `sessions`, `closed()`
+ * @param link the manager.pg's internals: `native`, `dispatcher`, `sessions`, `cancels`, `closed()`
  * @param Client the manager.pg's Client class
  * @param TypeOverrides the manager.pg's TypeOverrides
  */

@@ -11,9 +11,11 @@ const NO_OPTIONS = Object.freeze({ consistency: null, minLsn: null })
 /**
  * Runs `query` (read by readPgQuery) with `submit(id, text, values, strong, minLsn, track,
  * textTypes)`; `types` is the parsers' source when the query names none.
- * @param {{ dispatcher: object, sessions: object }} link the manager's internals
+ * @param {{ dispatcher: object, sessions: object, cancels: object }} link the manager's internals
  */
 function runQuery(link, query, types, submit) {
+  const cancelled = link.cancels.intercept(query)
+  if (cancelled !== null) return cancelled
   const { textTypes, parserFor } = parsePlan(query.types ?? types)
   const sessions = link.sessions
   const session = sessions.current()

@@ -164,8 +164,8 @@ impl NativeManager {
         let text_types = text_types.unwrap_or_default();
         napi::bindgen_prelude::spawn(async move {
             let options = StatementOptions {
-                settings: None,
                 text_types: &text_types,
+                ..StatementOptions::default()
             };
             let outcome = cluster.query(&text, &params, route, causal, options).await;
             completions.finish(id, Settled(outcome.map(JsResult)));

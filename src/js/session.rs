@@ -10,6 +10,7 @@ use napi_derive::napi;
 use super::completions::Completions;
 use super::convert::{params, JsParam, JsResult};
 use super::error::Settled;
+use crate::core::cancel::CancelSlot;
 use crate::core::cluster::{Causal, Cluster};
 use crate::core::lsn::Lsn;
 use crate::core::session::RoutingSession;
@@ -19,14 +20,18 @@ pub struct NativeSession {
     cluster: Arc<Cluster>,
     completions: Arc<Completions>,
     session: Arc<tokio::sync::Mutex<RoutingSession>>,
+    /// The session's cancel slot, reachable while a statement holds the session.
+    cancel: CancelSlot,
 }
 
 impl NativeSession {
     pub fn new(cluster: Arc<Cluster>, completions: Arc<Completions>) -> NativeSession {
+        let session = RoutingSession::default();
         NativeSession {
             cluster,
             completions,
-            session: Arc::default(),
+            cancel: session.cancel_slot(),
+            session: Arc::new(tokio::sync::Mutex::new(session)),
         }
     }
 }
@@ -70,6 +75,13 @@ impl NativeSession {
                 .await;
             completions.finish(id, Settled(outcome.map(JsResult)));
         });
+    }
+
+    /// Cancels the statement the client runs now, as `pg_cancel_backend` of its backend would;
+    /// resolves to whether a cancel request was sent.
+    #[napi]
+    pub async fn cancel(&self) -> napi::Result<bool> {
+        Ok(self.cancel.cancel().await)
     }
 
     /// Ends the client's use: a held connection goes back to its pool clean (closed with

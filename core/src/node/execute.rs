@@ -11,6 +11,7 @@ use tokio_postgres::types::ToSql;
 use super::probe::{insert_lsn, replay_lsn};
 use super::server_text::resolve_server_text;
 use super::Node;
+use crate::cancel::CancelSlot;
 use crate::command::{self, Command, Counts};
 use crate::error::CoreError;
 use crate::lsn::Lsn;
@@ -39,6 +40,8 @@ pub struct StatementOptions<'a> {
     pub settings: Option<&'a Settings>,
     /// Type OIDs whose values come back as the text pg's text protocol gives (custom parsers).
     pub text_types: &'a [u32],
+    /// Holds the connection's cancel key while it runs the statement (a routing client's).
+    pub cancel: Option<&'a CancelSlot>,
 }
 
 /// What may be done again when a text fails on its connection.
@@ -100,9 +103,11 @@ impl Node {
             }
             tokio::time::sleep(Duration::from_millis(2)).await;
         }
+        self.lend_cancel_key(&conn, options.cancel);
         let (reply, reset) = self
             .run_with_settings(&conn, statements, params, options)
             .await;
+        options.cancel.map(CancelSlot::clear);
         if !reset {
             drop(Object::take(conn));
         }
@@ -128,16 +133,16 @@ impl Node {
             let remaining = deadline.map(|d| d.saturating_duration_since(Instant::now()));
             let conn = self.connection_within(remaining).await?;
             let reused = Object::metrics(&conn).recycle_count > 0;
+            self.lend_cancel_key(&conn, options.cancel);
             let run = self.run_with_settings(&conn, statements, params, options);
-            let (outcome, reset) = match deadline {
-                None => run.await,
-                Some(deadline) => match tokio::time::timeout_at(deadline, run).await {
-                    Ok(outcome) => outcome,
-                    Err(_) => {
-                        self.abandon(conn);
-                        return Err(self.timed_out(limit.unwrap_or_default()));
-                    }
-                },
+            let finished = match deadline {
+                None => Some(run.await),
+                Some(deadline) => tokio::time::timeout_at(deadline, run).await.ok(),
+            };
+            options.cancel.map(CancelSlot::clear);
+            let Some((outcome, reset)) = finished else {
+                self.abandon(conn);
+                return Err(self.timed_out(limit.unwrap_or_default()));
             };
             match outcome {
                 Err(e) if e.breaks_connection() => {
@@ -167,6 +172,13 @@ impl Node {
                     return Ok(Outcome { reply, write_lsn });
                 }
             }
+        }
+    }
+
+    /// Lets a client cancel what `conn`, a connection of this node, runs for it.
+    pub fn lend_cancel_key(&self, conn: &Object, slot: Option<&CancelSlot>) {
+        if let Some(slot) = slot {
+            slot.set(conn.cancel_token(), self.tls.clone());
         }
     }
 

@@ -4,6 +4,7 @@
 
 use deadpool_postgres::Object;
 
+use crate::cancel::CancelSlot;
 use crate::cluster::{Checkout, Cluster};
 use crate::error::CoreError;
 use crate::node::insert_lsn;
@@ -28,6 +29,8 @@ pub struct Dedicated {
     dirty_session: bool,
     /// Whether a routing client's settings were made on it, so release resets them.
     settings_made: bool,
+    /// The client's cancel slot, holding this connection's key until release.
+    cancel: Option<CancelSlot>,
 }
 
 impl Drop for Dedicated {
@@ -52,6 +55,15 @@ impl Dedicated {
             failed: false,
             dirty_session: false,
             settings_made: false,
+            cancel: None,
+        }
+    }
+
+    /// Lets `slot` cancel what this connection runs, until release.
+    pub fn lend_cancel_key(&mut self, cluster: &Cluster, slot: &CancelSlot) {
+        if let Some(conn) = self.conn.as_ref() {
+            cluster.node(self.member).lend_cancel_key(conn, Some(slot));
+            self.cancel = Some(slot.clone());
         }
     }
 
@@ -138,6 +150,9 @@ impl Dedicated {
     /// Returns the connection to its pool clean, or closes it when `destroy` is set (pg-pool's
     /// `release(err)`) or it cannot be cleaned.
     pub async fn release(&mut self, destroy: bool) {
+        if let Some(slot) = self.cancel.take() {
+            slot.clear();
+        }
         let Some(conn) = self.conn.take() else {
             return;
         };

@@ -9,6 +9,7 @@ mod dedicated;
 
 pub use dedicated::Dedicated;
 
+use crate::cancel::CancelSlot;
 use crate::cluster::{Causal, ClientKind, Cluster};
 use crate::error::CoreError;
 use crate::node::StatementOptions;
@@ -26,9 +27,16 @@ pub struct RoutingSession {
     settings: Settings,
     /// Settings made inside the held transaction: the client's once it commits.
     pending: Settings,
+    /// The key to cancel what the client runs now, wherever it runs.
+    cancel: CancelSlot,
 }
 
 impl RoutingSession {
+    /// Where the client's running statement can be cancelled from outside the session.
+    pub fn cancel_slot(&self) -> CancelSlot {
+        self.cancel.clone()
+    }
+
     /// The member whose connection the client holds now, if any.
     pub fn held_member(&self) -> Option<usize> {
         self.held.as_ref().map(Dedicated::member)
@@ -59,6 +67,7 @@ impl RoutingSession {
         let options = StatementOptions {
             settings,
             text_types,
+            cancel: Some(&self.cancel),
         };
         let outcome = cluster
             .query_statements(&statements, params, None, causal, options)
@@ -88,6 +97,7 @@ impl RoutingSession {
             false => ClientKind::Write,
         };
         let mut held = Dedicated::new(cluster.checkout(kind).await?);
+        held.lend_cancel_key(cluster, &self.cancel);
         if let Err(e) = held.make_settings(cluster, &self.settings).await {
             held.release(false).await;
             return Err(e);
