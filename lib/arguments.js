@@ -4,6 +4,7 @@
 
 const { argumentError } = require('./errors')
 const { parseLsn } = require('./lsn')
+const { passwordCallback } = require('./password')
 const { prepareValue } = require('./values')
 
 const CONSISTENCY = ['eventual', 'read-your-writes', 'strong']
@@ -124,8 +125,9 @@ function readClassifyOptions(options) {
 
 /**
  * `initializeReadReplicaManager(primaryConfig, replicaConfigs, options)`: the shapes only (the
- * native side checks every field and option value). Returns the configs, the options meant for
- * the native side, and the JS-side `logger` / `onEvent`.
+ * native side checks every field and option value). Returns the configs, each member's password
+ * function (wrapped, primary first; null for none), the options meant for the native side, and
+ * the JS-side `logger` / `onEvent`.
  */
 function readManagerArguments(primaryConfig, replicaConfigs, options) {
   if (!isObject(primaryConfig)) {
@@ -147,7 +149,18 @@ function readManagerArguments(primaryConfig, replicaConfigs, options) {
   if (onEvent !== undefined && typeof onEvent !== 'function') {
     throw argumentError(`options.onEvent must be a function, got ${describe(onEvent)}`)
   }
-  return { primaryConfig, replicaConfigs, nativeOptions, logger, onEvent }
+  // The native side checks and uses every other password, never showing it.
+  const passwords = [primaryConfig, ...replicaConfigs].map((config) =>
+    typeof config.password === 'function' ? passwordCallback(config.password) : null,
+  )
+  return {
+    primaryConfig,
+    replicaConfigs,
+    passwords,
+    nativeOptions,
+    logger,
+    onEvent,
+  }
 }
 
 module.exports = {

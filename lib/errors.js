@@ -26,6 +26,8 @@ const codes = Object.freeze({
   NO_PRIMARY: 'ERR_RRM_NO_PRIMARY',
   /** A write's connection broke after it was sent: it may or may not have run (native side). */
   OUTCOME_UNKNOWN: 'ERR_RRM_OUTCOME_UNKNOWN',
+  /** A member's password function threw, rejected or gave no string for a new connection (native side). */
+  PASSWORD: 'ERR_RRM_PASSWORD',
 })
 
 const messages = Object.freeze({

@@ -166,6 +166,7 @@ test('initialize(primaryConfig, replicaConfigs, options): shapes, and the JS-onl
   assert.deepEqual(args, {
     primaryConfig: { host: 'p' },
     replicaConfigs: [{ host: 'r' }],
+    passwords: [null, null],
     nativeOptions: { max: 4 },
     logger,
     onEvent,
@@ -190,4 +191,20 @@ test('initialize(primaryConfig, replicaConfigs, options): shapes, and the JS-onl
     () => readManagerArguments({}, [], { onEvent: 'log' }),
     /^options\.onEvent must be a function, got the string/,
   )
+})
+
+test('member configs: a password function is wrapped for the native side, per member', async () => {
+  const calls = []
+  const fn = async (params) => {
+    calls.push(params)
+    return 'token'
+  }
+  const args = readManagerArguments({ password: fn }, [{ password: 'fixed' }, { password: () => 'sync' }])
+  assert.equal(args.primaryConfig.password, fn, 'the native side sees that it is a function')
+  assert.equal(args.passwords.length, 3)
+  assert.equal(args.passwords[1], null)
+  const params = { host: 'h', port: 5432, database: 'd', user: 'u' }
+  assert.deepEqual(await args.passwords[0](params), { password: 'token' })
+  assert.deepEqual(calls, [params], 'called with the connection parameters, as pg calls it')
+  assert.deepEqual(await args.passwords[2](params), { password: 'sync' })
 })

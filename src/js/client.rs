@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use crate::core::deadpool_postgres::Object;
+use crate::core::node::Object;
 use napi::Env;
 use napi_derive::napi;
 

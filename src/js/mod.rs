@@ -8,4 +8,5 @@ pub mod completions;
 pub mod convert;
 pub mod error;
 pub mod manager;
+pub mod password;
 pub mod raw;

@@ -2,6 +2,7 @@
 
 use std::str::FromStr;
 
+use super::password::{PasswordProvider, PasswordSource};
 use super::value::{format_number, lookup, port_number, ConfigValue, Fields};
 use super::Env;
 use crate::error::CoreError;
@@ -10,7 +11,10 @@ use crate::tls::{split_sslmode, TlsSettings, Verify};
 /// A validated node: how to connect, and what status may show about it.
 #[derive(Debug, Clone)]
 pub struct NodeConfig {
+    /// Everything a connection is opened with; the password too, unless `password` is a
+    /// function.
     pub pg: tokio_postgres::Config,
+    pub password: PasswordSource,
     pub tls: TlsSettings,
     pub host: String,
     pub port: u16,
@@ -49,8 +53,6 @@ impl Reader<'_> {
         match self.field(key) {
             None => Ok(None),
             Some(ConfigValue::String(s)) => Ok(Some(s.clone())),
-            // Never describe a password value.
-            Some(_) if key == "password" => Err(self.bad(key, "must be a string")),
             Some(v) => Err(self.bad(key, &format!("must be a string, got {}", v.describe()))),
         }
     }
@@ -65,7 +67,13 @@ struct FromUrl {
 }
 
 /// Reads one node config. `label` names it in errors (`primaryConfig`, `replicaConfigs[1]`).
-pub fn parse_node(label: &str, fields: &Fields, env: Env<'_>) -> Result<NodeConfig, CoreError> {
+/// `password_fn` is the binding's handle on the config's `password` when that is a function.
+pub fn parse_node(
+    label: &str,
+    fields: &Fields,
+    env: Env<'_>,
+    password_fn: Option<PasswordProvider>,
+) -> Result<NodeConfig, CoreError> {
     if let Some((key, _)) = fields
         .iter()
         .find(|(k, _)| !NODE_KEYS.contains(&k.as_str()))
@@ -83,11 +91,13 @@ pub fn parse_node(label: &str, fields: &Fields, env: Env<'_>) -> Result<NodeConf
     } = connection_string(&reader)?;
     let (host, port) = address(&reader, &mut pg)?;
     let database = identity(&reader, &mut pg, env)?;
+    let password = password(&reader, &mut pg, env, password_fn)?;
     session_settings(&reader, &mut pg)?;
     let tls = tls_settings(&reader, sslmode, rootcert)?;
     pg.ssl_mode(tls.mode);
     Ok(NodeConfig {
         pg,
+        password,
         tls,
         host,
         port,
@@ -172,8 +182,7 @@ fn port(reader: &Reader<'_>) -> Result<u16, CoreError> {
     }
 }
 
-/// User, database and password, falling back to libpq's environment variables; returns the
-/// database.
+/// User and database, falling back to libpq's environment variables; returns the database.
 fn identity(
     reader: &Reader<'_>,
     pg: &mut tokio_postgres::Config,
@@ -198,12 +207,43 @@ fn identity(
             .unwrap_or_else(|| user.clone()),
     };
     pg.dbname(&database);
-    if pg.get_password().is_none() {
-        if let Some(p) = reader.string("password")?.or_else(|| env("PGPASSWORD")) {
-            pg.password(p);
+    Ok(database)
+}
+
+/// The password: the connection string's (which wins, as in pg), else the field's — a string,
+/// or a function asked before each new connection — else `PGPASSWORD`. Never described in an
+/// error.
+fn password(
+    reader: &Reader<'_>,
+    pg: &mut tokio_postgres::Config,
+    env: Env<'_>,
+    function: Option<PasswordProvider>,
+) -> Result<PasswordSource, CoreError> {
+    let field = reader.field("password");
+    let expected = "must be a string, or a function (sync or async) that returns one";
+    match field {
+        None | Some(ConfigValue::String(_) | ConfigValue::Other("function")) => {}
+        Some(_) => return Err(reader.bad("password", expected)),
+    }
+    if pg.get_password().is_some() {
+        return Ok(PasswordSource::Fixed);
+    }
+    match field {
+        Some(ConfigValue::String(p)) => {
+            pg.password(p.as_str());
+        }
+        Some(_) => {
+            return function.map(PasswordSource::Function).ok_or_else(|| {
+                reader.bad("password", "is a function, but none was passed on to call")
+            })
+        }
+        None => {
+            if let Some(p) = env("PGPASSWORD") {
+                pg.password(p);
+            }
         }
     }
-    Ok(database)
+    Ok(PasswordSource::Fixed)
 }
 
 /// `application_name` (named by default, so the manager's connections can be told apart in
@@ -320,10 +360,15 @@ mod tests {
     use super::super::value::test_support::*;
     use super::*;
 
+    /// A config without a password function.
+    fn parse(label: &str, fields: &Fields, env: Env<'_>) -> Result<NodeConfig, CoreError> {
+        parse_node(label, fields, env, None)
+    }
+
     /// The guide's primary config is accepted as written.
     #[test]
     fn guide_config_parses() {
-        let node = parse_node(
+        let node = parse(
             "primaryConfig",
             &fields(&[
                 ("host", s("db.example.com")),
@@ -343,9 +388,9 @@ mod tests {
     /// Missing host, a non-numeric port and a port out of range each name the field.
     #[test]
     fn bad_fields_are_named() {
-        let e = err(parse_node("primaryConfig", &fields(&[]), &no_env));
+        let e = err(parse("primaryConfig", &fields(&[]), &no_env));
         assert!(e.contains("primaryConfig.host is required"), "{e}");
-        let e = err(parse_node(
+        let e = err(parse(
             "replicaConfigs[1]",
             &fields(&[("host", s("h")), ("port", ConfigValue::Number(f64::NAN))]),
             &no_env,
@@ -354,13 +399,13 @@ mod tests {
             e.contains("replicaConfigs[1].port") && e.contains("NaN"),
             "{e}"
         );
-        let e = err(parse_node(
+        let e = err(parse(
             "p",
             &fields(&[("host", s("h")), ("port", s("abc"))]),
             &no_env,
         ));
         assert!(e.contains("p.port"), "{e}");
-        let e = err(parse_node(
+        let e = err(parse(
             "p",
             &fields(&[("host", s("h")), ("port", ConfigValue::Number(70000.0))]),
             &no_env,
@@ -371,13 +416,13 @@ mod tests {
     /// Errors about a password, or from a connection string, never echo it.
     #[test]
     fn passwords_never_echoed() {
-        let e = err(parse_node(
+        let e = err(parse(
             "p",
             &fields(&[("host", s("h")), ("password", ConfigValue::Number(12345.0))]),
             &no_env,
         ));
         assert!(!e.contains("12345"), "{e}");
-        let e = err(parse_node(
+        let e = err(parse(
             "p",
             &fields(&[("connectionString", s("postgres://u:hunter2@h:bad/db"))]),
             &no_env,
@@ -388,7 +433,7 @@ mod tests {
     /// A connection string supplies every field and wins over the object's own, as in pg.
     #[test]
     fn connection_string() {
-        let node = parse_node(
+        let node = parse(
             "p",
             &fields(&[
                 ("connectionString", s("postgres://u:pw@dbhost:6000/mydb")),
@@ -405,8 +450,7 @@ mod tests {
     #[test]
     fn defaults_and_coercions() {
         let env = |k: &str| (k == "USER").then(|| "osuser".to_string());
-        let node =
-            parse_node("p", &fields(&[("host", s("h")), ("port", s("5433"))]), &env).unwrap();
+        let node = parse("p", &fields(&[("host", s("h")), ("port", s("5433"))]), &env).unwrap();
         assert_eq!(node.port, 5433);
         assert_eq!(node.pg.get_user(), Some("osuser"));
         assert_eq!(node.database, "osuser");
@@ -415,11 +459,65 @@ mod tests {
     /// Unknown keys are typos until proven otherwise.
     #[test]
     fn unknown_keys_are_rejected() {
-        let e = err(parse_node(
+        let e = err(parse(
             "p",
             &fields(&[("host", s("h")), ("hots", s("x"))]),
             &no_env,
         ));
         assert!(e.contains("p.hots"), "{e}");
+    }
+
+    fn with_host(pairs: &[(&str, ConfigValue)]) -> Fields {
+        let mut all = vec![("host", s("h")), ("user", s("u"))];
+        all.extend(pairs.iter().cloned());
+        fields(&all)
+    }
+
+    fn provider() -> PasswordProvider {
+        std::sync::Arc::new(|_| Box::pin(async { Ok(Some("token".to_string())) }))
+    }
+
+    /// A password function is kept to be asked per connection; nothing else is taken for it.
+    #[test]
+    fn password_function() {
+        let function = ConfigValue::Other("function");
+        let env = |k: &str| (k == "PGPASSWORD").then(|| "from-env".to_string());
+        let node = parse_node(
+            "replicaConfigs[0]",
+            &with_host(&[("password", function.clone())]),
+            &env,
+            Some(provider()),
+        )
+        .unwrap();
+        assert!(matches!(node.password, PasswordSource::Function(_)));
+        assert_eq!(node.pg.get_password(), None, "no PGPASSWORD fallback");
+        // The connection string's password wins, as in pg.
+        let node = parse_node(
+            "p",
+            &fields(&[
+                ("connectionString", s("postgres://u:pw@h/db")),
+                ("password", function.clone()),
+            ]),
+            &no_env,
+            Some(provider()),
+        )
+        .unwrap();
+        assert!(matches!(node.password, PasswordSource::Fixed));
+        assert_eq!(node.pg.get_password(), Some(&b"pw"[..]));
+        // A string stays the fast path.
+        let node = parse("p", &with_host(&[("password", s("pw"))]), &env).unwrap();
+        assert!(matches!(node.password, PasswordSource::Fixed));
+        assert_eq!(node.pg.get_password(), Some(&b"pw"[..]));
+        let e = err(parse(
+            "p",
+            &with_host(&[("password", ConfigValue::Bool(true))]),
+            &env,
+        ));
+        assert!(
+            e.contains("p.password must be a string, or a function"),
+            "{e}"
+        );
+        let e = err(parse("p", &with_host(&[("password", function)]), &env));
+        assert!(e.contains("p.password is a function"), "{e}");
     }
 }
