@@ -1,6 +1,7 @@
 // Member configs as node-postgres takes them: `password` as a function (sync or async) called for
-// each new connection of its member. node-postgres itself is the oracle wherever it defines the
-// behaviour.
+// each new connection of its member, pg's server-side timeouts, `options` and application_name
+// sent at startup, and pg's pool and client keys accepted. node-postgres itself is the oracle
+// wherever it defines the behaviour.
 
 import assert from 'node:assert/strict'
 import { after, afterEach, test } from 'node:test'
@@ -240,4 +241,126 @@ test('a password function that never answers fails the connection at the connect
     assert.match(err.message, /^password function for primary \(127\.0\.0\.1:\d+\) failed: no answer within 300 ms$/)
     return true
   })
+})
+
+test('statement_timeout, lock_timeout, idle_in_transaction_session_timeout and options are startup settings, as pg sends them', async () => {
+  const settings = {
+    statement_timeout: 200,
+    lock_timeout: '250',
+    idle_in_transaction_session_timeout: 60_000,
+    options: '-c search_path=pg_catalog,public',
+  }
+  const manager = await initializeReadReplicaManager(
+    { ...primaryConfig, ...settings, application_name: `${APP}-primary` },
+    replicaConfigs.map((r, i) => ({ ...r, ...settings, application_name: `${APP}-replica-${i}` })),
+    QUIET,
+  )
+  const show =
+    "SELECT current_setting('statement_timeout') AS statement_timeout, current_setting('lock_timeout') AS lock_timeout, " +
+    "current_setting('idle_in_transaction_session_timeout') AS idle, current_setting('search_path') AS search_path"
+  const oracle = new pg.Client({ ...primaryConfig, ...settings })
+  await oracle.connect()
+  const expected = (await oracle.query(show)).rows[0]
+  await oracle.end()
+  assert.deepEqual(expected, {
+    statement_timeout: '200ms',
+    lock_timeout: '250ms',
+    idle: '1min',
+    search_path: 'pg_catalog,public',
+  })
+  assert.deepEqual((await manager.query(show)).rows[0], expected, 'on a replica')
+  assert.deepEqual((await manager.query(show, [], { route: 'primary' })).rows[0], expected, 'on the primary')
+
+  // A statement over the limit is cancelled by the server: 57014, on replicas and on the primary,
+  // returned as is (no failover).
+  for (const options of [undefined, { route: 'primary' }]) {
+    await assert.rejects(manager.query('SELECT pg_sleep(1)', [], options), (err) => {
+      assert.equal(err.code, '57014')
+      assert.match(err.message, /statement timeout/)
+      return true
+    })
+  }
+  assert.equal(manager.getMetrics().replicaFailovers, 0)
+
+  // application_name names each member's connections in pg_stat_activity.
+  assert.ok((await connectionsNamed(PRIMARY_PORT, `${APP}-primary`)) >= 1)
+  for (const [i, port] of REPLICA_PORTS.entries()) {
+    assert.ok((await connectionsNamed(port, `${APP}-replica-${i}`)) >= 1, `replica_${i}`)
+  }
+  const { rows } = await manager.query(
+    'SELECT application_name AS name, inet_server_port() AS port FROM pg_stat_activity WHERE pid = pg_backend_pid()',
+  )
+  assert.equal(rows[0].name, `${APP}-replica-${REPLICA_PORTS.indexOf(rows[0].port)}`)
+})
+
+test("pg's pool and client keys are accepted in member configs; bad values name the key and the member", async () => {
+  const poolKeys = {
+    max: 20,
+    min: 0,
+    idleTimeoutMillis: 30_000,
+    connectionTimeoutMillis: 5_000,
+    allowExitOnIdle: true,
+    maxUses: 7_500,
+    maxLifetimeSeconds: 60,
+    query_timeout: 10_000,
+    keepAlive: true,
+    keepAliveInitialDelayMillis: 10_000,
+    fallback_application_name: 'fallback',
+    types: pg.types,
+    Client: pg.Client,
+    Promise,
+    log: () => {},
+  }
+  const manager = await initializeReadReplicaManager(
+    // A config built on pg.defaults, as some applications build theirs.
+    { ...pg.defaults, ...primaryConfig, ...poolKeys },
+    replicaConfigs.map((r) => ({ ...r, ...poolKeys })),
+    QUIET,
+  )
+  assert.equal((await manager.query('SELECT 1 AS one')).rows[0].one, 1)
+  assert.equal((await manager.query('SELECT 1 AS one', [], { route: 'primary' })).rows[0].one, 1)
+  await closeReadReplicaManager()
+
+  const rejects = async (primary, replicas, pattern) => {
+    await assert.rejects(initializeReadReplicaManager(primary, replicas, QUIET), (err) => {
+      assert.ok(err instanceof TypeError, err.message)
+      assert.equal(err.code, 'ERR_RRM_CONFIG')
+      assert.match(err.message, pattern)
+      assert.ok(!err.message.includes(PASSWORD), 'no password in the message')
+      return true
+    })
+  }
+  const replica = (extra) => [replicaConfigs[0], { ...replicaConfigs[1], ...extra }]
+  await rejects(
+    primaryConfig,
+    replica({ max: '20' }),
+    /^replicaConfigs\[1\]\.max must be a number ≥ 0, got the string "20"$/,
+  )
+  await rejects(
+    primaryConfig,
+    replica({ allowExitOnIdle: 'yes' }),
+    /^replicaConfigs\[1\]\.allowExitOnIdle must be a boolean/,
+  )
+  await rejects(
+    primaryConfig,
+    replica({ statement_timeout: 'soon' }),
+    /^replicaConfigs\[1\]\.statement_timeout must be a number of milliseconds/,
+  )
+  await rejects(primaryConfig, replica({ types: {} }), /^replicaConfigs\[1\]\.types must be a type parser set/)
+  await rejects(
+    primaryConfig,
+    replica({ binary: true }),
+    /^replicaConfigs\[1\]\.binary is a node-postgres setting read-replica-manager does not support/,
+  )
+  await rejects(
+    { ...primaryConfig, stattement_timeout: 5 },
+    [],
+    /^primaryConfig\.stattement_timeout is not a known connection setting/,
+  )
+  await rejects(
+    { ...primaryConfig, password: 987_654_321 },
+    [],
+    /^primaryConfig\.password must be a string, or a function/,
+  )
+  await rejects({ ...primaryConfig, password: 987_654_321 }, [], /^(?!.*987654321)/)
 })

@@ -8,7 +8,7 @@ const codes = Object.freeze({
   INVALID_ARG_TYPE: 'ERR_INVALID_ARG_TYPE',
   /** Query text or values the protocol cannot carry, e.g. a NUL byte (a TypeError, raised by the native side). */
   INVALID_ARG_VALUE: 'ERR_INVALID_ARG_VALUE',
-  /** A config field or option value is invalid (a TypeError, raised by the native side). */
+  /** A config field or option value is invalid (a TypeError). */
   CONFIG: 'ERR_RRM_CONFIG',
   /** An environment variable is missing or malformed (a TypeError). */
   ENV: 'ERR_RRM_ENV',
@@ -48,6 +48,11 @@ function argumentError(message) {
   return withCode(new TypeError(message), codes.INVALID_ARG_TYPE)
 }
 
+/** A bad config field: `message` names the config, the field and what it got, never a password. */
+function configError(message) {
+  return withCode(new TypeError(message), codes.CONFIG)
+}
+
 /** A bad environment variable: `message` names it and the problem, never a secret it holds. */
 function envError(message) {
   return withCode(new TypeError(message), codes.ENV)
@@ -75,6 +80,7 @@ module.exports = {
   codes,
   messages,
   argumentError,
+  configError,
   envError,
   closedError,
   notInitializedError,
