@@ -81,9 +81,11 @@ export declare const enum ClientKindArg {
 
 /**
  * Validates the configs and builds the pools (no connection yet); `start()` connects.
- * `on_complete` receives finished work as `[id, value, id, value, …]` (see completions).
+ * `passwords` holds, primary first, each config's password function (wrapped by the facade)
+ * or null. `on_complete` receives finished work as `[id, value, id, value, …]` (see
+ * completions).
  */
-export declare function createManager(primary: object, replicas: object[], options: object, onComplete: (batch: unknown[]) => void): NativeManager | Error
+export declare function createManager(primary: object, replicas: object[], options: object, passwords: Array<((params: { host: string, port: number, database: string, user: string }) => Promise<{ password?: string, error?: string }>) | null>, onComplete: (batch: unknown[]) => void): NativeManager | Error
 
 /** Where a query is forced to run (`options.route`). */
 export declare const enum RouteOverride {

@@ -4,13 +4,31 @@
 
 import type { EventEmitter } from 'node:events'
 
-/** A node's connection settings, as node-postgres takes them. */
+/** What a password function is called with: the parameters of the connection it is for. */
+export interface PasswordParams {
+  host: string
+  port: number
+  database: string
+  user: string
+}
+
+/**
+ * A node's connection settings, as node-postgres takes them (pg's `Client` and pg-pool's `Pool`
+ * config keys). Keys pg does not know are rejected as typos. README, "Configuration", says which
+ * keys set the member's connections and which the manager's options govern.
+ */
 export interface NodeConfig {
   host?: string
   port?: number | string
   database?: string
   user?: string
-  password?: string
+  /**
+   * A string, or a function (sync or async) asked before each new connection of this member,
+   * pooled or the health checker's, as pg asks it: for tokens that rotate (RDS / Cloud SQL /
+   * Azure IAM). A throw, a rejection, a result that is not a string (`undefined`: no password)
+   * or no answer within the connect timeout fails that connection with `ERR_RRM_PASSWORD`.
+   */
+  password?: string | ((params: PasswordParams) => string | undefined | Promise<string | undefined>)
   /** `postgres://user:pass@host:port/db` or `key=value` pairs; its settings win over the fields. */
   connectionString?: string
   /**
@@ -20,10 +38,46 @@ export interface NodeConfig {
   ssl?:
     | boolean
     | { rejectUnauthorized?: boolean; ca?: string | Uint8Array; cert?: string | Uint8Array; key?: string | Uint8Array }
+  /** Names the member's connections in pg_stat_activity; defaults to PGAPPNAME, then `read-replica-manager`. */
   application_name?: string
-  /** Milliseconds; sent as the session's `statement_timeout`. */
-  statement_timeout?: number
+  fallback_application_name?: string
+  /** Startup options, e.g. `-c search_path=app`. */
+  options?: string
+  /** Milliseconds, sent at startup as pg sends it (0 or false: the server's setting). */
+  statement_timeout?: number | string | false
+  /** Milliseconds, sent at startup as pg sends it. */
+  lock_timeout?: number | string | false
+  /** Milliseconds, sent at startup as pg sends it. */
+  idle_in_transaction_session_timeout?: number | string | false
+  /** TCP keepalives; on unless false. */
   keepAlive?: boolean
+  keepAliveInitialDelayMillis?: number
+  /** false: never SCRAM channel binding; by default it is used when the server offers it over TLS. */
+  enableChannelBinding?: boolean
+  /** Accepted as pg-pool takes it; the manager's `max` option sizes every pool. */
+  max?: number
+  /** Accepted as pg-pool takes it; the manager's `min` option governs. */
+  min?: number
+  /** Accepted as pg-pool takes it; the manager's `idleTimeoutMillis` option governs. */
+  idleTimeoutMillis?: number
+  /** Accepted as pg takes it; the manager's `connectionTimeoutMillis` option governs. */
+  connectionTimeoutMillis?: number
+  /** Accepted; the manager never keeps Node alive by itself anyway. */
+  allowExitOnIdle?: boolean
+  /** Accepted, not applied. */
+  maxUses?: number
+  /** Accepted, not applied. */
+  maxLifetimeSeconds?: number
+  /** Accepted, not applied: use `statement_timeout` (and the manager's `replicaReadTimeout`). */
+  query_timeout?: number | false
+  /** A type-parser set such as pg.types (with `getTypeParser`): kept on the JavaScript side. */
+  types?: { getTypeParser(oid: number, format?: string): unknown }
+  /** Accepted, not used: the manager's client is its own. */
+  Client?: unknown
+  /** Accepted, not used: calls return native Promises. */
+  Promise?: unknown
+  /** Accepted, not used: see the manager's `logger` option. */
+  log?: (...messages: unknown[]) => void
 }
 
 /** Manager options. Each defaults to its environment variable, then to the value shown. */
@@ -446,8 +500,8 @@ export declare function classifyQuery(
  * Creates the manager (a singleton: a second call resolves to the same one) after a first health
  * check of every replica. Rejects with a TypeError naming the problem: `ERR_INVALID_ARG_TYPE`
  * when a config or the options are not objects (or `logger` / `onEvent` are unusable),
- * `ERR_RRM_CONFIG` for an invalid field or option value, `ERR_RRM_ENV` for a malformed
- * `DB_POOL_*` / `REPLICA_HEALTH_CHECK_INTERVAL` variable.
+ * `ERR_RRM_CONFIG` for an invalid field or option value (naming the config and the key),
+ * `ERR_RRM_ENV` for a malformed `DB_POOL_*` / `REPLICA_HEALTH_CHECK_INTERVAL` variable.
  */
 export declare function initializeReadReplicaManager(
   primaryConfig: NodeConfig,

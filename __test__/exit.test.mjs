@@ -6,11 +6,12 @@ import { test } from 'node:test'
 import { fileURLToPath } from 'node:url'
 import { configs } from './helpers.mjs'
 
-const script = `
+/** A script that uses the manager and closes it; `setup` turns the configs into its arguments. */
+const script = (setup) => `
 const { initializeReadReplicaManager, getReadReplicaManager, closeReadReplicaManager } = require('read-replica-manager')
 const { primaryConfig, replicaConfigs } = JSON.parse(process.env.RRM_CONFIGS)
 ;(async () => {
-  await initializeReadReplicaManager(primaryConfig, replicaConfigs, { healthCheckInterval: 100 })
+  await initializeReadReplicaManager(...(${setup})(primaryConfig, replicaConfigs))
   const manager = getReadReplicaManager()
   await manager.query('SELECT 1')
   const client = await manager.getClient('write')
@@ -21,8 +22,9 @@ const { primaryConfig, replicaConfigs } = JSON.parse(process.env.RRM_CONFIGS)
 })()
 `
 
-test('a child process exits by itself after closeReadReplicaManager()', { timeout: 60_000 }, async () => {
-  const child = spawn(process.execPath, ['-e', script], {
+/** Runs `source` in a child process and checks that it exits by itself, having closed the manager. */
+async function exitsByItself(source) {
+  const child = spawn(process.execPath, ['-e', source], {
     cwd: fileURLToPath(new URL('..', import.meta.url)),
     env: { ...process.env, RRM_CONFIGS: JSON.stringify(configs()) },
     stdio: ['ignore', 'pipe', 'inherit'],
@@ -34,4 +36,18 @@ test('a child process exits by itself after closeReadReplicaManager()', { timeou
   assert.equal(signal, null)
   assert.equal(code, 0)
   assert.equal(out.trim(), 'closed')
+}
+
+test('a child process exits by itself after closeReadReplicaManager()', { timeout: 60_000 }, async () => {
+  await exitsByItself(script(`(primary, replicas) => [primary, replicas, { healthCheckInterval: 100 }]`))
+})
+
+test('password functions keep nothing alive, not even one that never answers', { timeout: 60_000 }, async () => {
+  await exitsByItself(
+    script(`(primary, [first, second]) => [
+      { ...primary, password: async () => primary.password },
+      [{ ...first, password: () => first.password }, { ...second, password: () => new Promise(() => {}) }],
+      { healthCheckInterval: 100, healthCheckTimeout: 200 },
+    ]`),
+  )
 })

@@ -2,8 +2,9 @@
 // arguments: the checks of every public call's arguments — the one validation layer (the native
 // side trusts what passes here). Each error names the call, the argument and what it got.
 
-const { argumentError } = require('./errors')
+const { argumentError, configError } = require('./errors')
 const { parseLsn } = require('./lsn')
+const { passwordCallback } = require('./password')
 const { prepareValue } = require('./values')
 
 const CONSISTENCY = ['eventual', 'read-your-writes', 'strong']
@@ -123,9 +124,11 @@ function readClassifyOptions(options) {
 }
 
 /**
- * `initializeReadReplicaManager(primaryConfig, replicaConfigs, options)`: the shapes only (the
- * native side checks every field and option value). Returns the configs, the options meant for
- * the native side, and the JS-side `logger` / `onEvent`.
+ * `initializeReadReplicaManager(primaryConfig, replicaConfigs, options)`: the shapes, and the
+ * config keys only JavaScript can take (the native side checks every other field and option
+ * value). Returns the configs for the native side, each member's password function (wrapped,
+ * primary first; null for none), the options meant for the native side, and the JS-side
+ * `logger` / `onEvent`.
  */
 function readManagerArguments(primaryConfig, replicaConfigs, options) {
   if (!isObject(primaryConfig)) {
@@ -147,7 +150,52 @@ function readManagerArguments(primaryConfig, replicaConfigs, options) {
   if (onEvent !== undefined && typeof onEvent !== 'function') {
     throw argumentError(`options.onEvent must be a function, got ${describe(onEvent)}`)
   }
-  return { primaryConfig, replicaConfigs, nativeOptions, logger, onEvent }
+  const members = [
+    readMemberConfig('primaryConfig', primaryConfig),
+    ...replicaConfigs.map((config, i) => readMemberConfig(`replicaConfigs[${i}]`, config)),
+  ]
+  return {
+    primaryConfig: members[0].config,
+    replicaConfigs: members.slice(1).map((m) => m.config),
+    passwords: members.map((m) => m.password),
+    nativeOptions,
+    logger,
+    onEvent,
+  }
+}
+
+/**
+ * pg config keys that only JavaScript can use: `types` (pg's type parsers), and the `Client`
+ * and `Promise` constructors and `log` function of pg-pool. They are checked here and not passed
+ * to the native side.
+ */
+const JS_ONLY_KEYS = ['types', 'Client', 'Promise', 'log']
+
+/**
+ * One member config (`label` names it in errors): a copy without the JavaScript-only keys, and
+ * its password function wrapped for the native side (null when the password is not a function;
+ * the native side checks and uses every other password, never showing it).
+ */
+function readMemberConfig(label, config) {
+  const types = config.types
+  if (types !== undefined && types !== null && typeof types?.getTypeParser !== 'function') {
+    throw configError(
+      `${label}.types must be a type parser set such as pg.types (with getTypeParser), got ${describe(types)}`,
+    )
+  }
+  for (const key of ['Client', 'Promise', 'log']) {
+    const value = config[key]
+    if (value !== undefined && value !== null && typeof value !== 'function') {
+      throw configError(`${label}.${key} must be a function, got ${describe(value)}`)
+    }
+  }
+  const copy = {}
+  // for…in, like the native side's read: enumerable keys, inherited ones too.
+  for (const key in config) {
+    if (!JS_ONLY_KEYS.includes(key)) copy[key] = config[key]
+  }
+  const password = typeof config.password === 'function' ? passwordCallback(config.password) : null
+  return { config: copy, password }
 }
 
 module.exports = {

@@ -8,7 +8,7 @@ const codes = Object.freeze({
   INVALID_ARG_TYPE: 'ERR_INVALID_ARG_TYPE',
   /** Query text or values the protocol cannot carry, e.g. a NUL byte (a TypeError, raised by the native side). */
   INVALID_ARG_VALUE: 'ERR_INVALID_ARG_VALUE',
-  /** A config field or option value is invalid (a TypeError, raised by the native side). */
+  /** A config field or option value is invalid (a TypeError). */
   CONFIG: 'ERR_RRM_CONFIG',
   /** An environment variable is missing or malformed (a TypeError). */
   ENV: 'ERR_RRM_ENV',
@@ -26,6 +26,8 @@ const codes = Object.freeze({
   NO_PRIMARY: 'ERR_RRM_NO_PRIMARY',
   /** A write's connection broke after it was sent: it may or may not have run (native side). */
   OUTCOME_UNKNOWN: 'ERR_RRM_OUTCOME_UNKNOWN',
+  /** A member's password function threw, rejected or gave no string for a new connection (native side). */
+  PASSWORD: 'ERR_RRM_PASSWORD',
 })
 
 const messages = Object.freeze({
@@ -54,6 +56,11 @@ function withCode(err, code) {
 /** A bad argument: `message` names the call, the argument and what it got (see arguments.js). */
 function argumentError(message) {
   return withCode(new TypeError(message), codes.INVALID_ARG_TYPE)
+}
+
+/** A bad config field: `message` names the config, the field and what it got, never a password. */
+function configError(message) {
+  return withCode(new TypeError(message), codes.CONFIG)
 }
 
 /** A bad environment variable: `message` names it and the problem, never a secret it holds. */
@@ -90,6 +97,7 @@ module.exports = {
   pgMessages,
   unsupportedError,
   argumentError,
+  configError,
   envError,
   closedError,
   notInitializedError,

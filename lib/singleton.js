@@ -38,7 +38,13 @@ async function initializeReadReplicaManager(primaryConfig, replicaConfigs = [], 
     const dispatcher = new Dispatcher()
     dispatcher.onEvent = eventHandler(args.logger, args.onEvent)
     const nativeManager = unwrap(
-      native.createManager(args.primaryConfig, args.replicaConfigs, args.nativeOptions, dispatcher.onComplete),
+      native.createManager(
+        args.primaryConfig,
+        args.replicaConfigs,
+        args.nativeOptions,
+        args.passwords,
+        dispatcher.onComplete,
+      ),
     )
     await nativeManager.start()
     current = new ReadReplicaManager(nativeManager, dispatcher, { onClose: forget })

@@ -166,6 +166,7 @@ test('initialize(primaryConfig, replicaConfigs, options): shapes, and the JS-onl
   assert.deepEqual(args, {
     primaryConfig: { host: 'p' },
     replicaConfigs: [{ host: 'r' }],
+    passwords: [null, null],
     nativeOptions: { max: 4 },
     logger,
     onEvent,
@@ -190,4 +191,55 @@ test('initialize(primaryConfig, replicaConfigs, options): shapes, and the JS-onl
     () => readManagerArguments({}, [], { onEvent: 'log' }),
     /^options\.onEvent must be a function, got the string/,
   )
+})
+
+test("member configs: pg's JavaScript-only keys checked and kept from the native side", () => {
+  const types = { getTypeParser: () => String }
+  const Client = class {}
+  const log = () => {}
+  const primary = { host: 'p', types, Client, Promise, log, max: 5, password: 'secret' }
+  const args = readManagerArguments(primary, [{ host: 'r', types: null }])
+  assert.deepEqual(args.primaryConfig, { host: 'p', max: 5, password: 'secret' })
+  assert.deepEqual(args.replicaConfigs, [{ host: 'r' }])
+  assert.deepEqual(args.passwords, [null, null], 'a string password stays in the config')
+  assert.equal(primary.types, types, "the caller's object is left as it was")
+
+  // Inherited enumerable keys are read, as the native side reads them.
+  const inherited = Object.create({ host: 'proto' })
+  inherited.port = 5433
+  assert.deepEqual(readManagerArguments(inherited).primaryConfig, { host: 'proto', port: 5433 })
+
+  const throwsConfig = (fn, message) =>
+    assert.throws(fn, (err) => {
+      assert.ok(err instanceof TypeError, `${err}`)
+      assert.equal(err.code, 'ERR_RRM_CONFIG')
+      assert.match(err.message, message)
+      return true
+    })
+  throwsConfig(
+    () => readManagerArguments({ types: {} }),
+    /^primaryConfig\.types must be a type parser set such as pg\.types \(with getTypeParser\), got an object$/,
+  )
+  throwsConfig(
+    () => readManagerArguments({}, [{}, { Client: 'pg.Client' }]),
+    /^replicaConfigs\[1\]\.Client must be a function, got the string "pg\.Client"$/,
+  )
+  throwsConfig(() => readManagerArguments({ log: true }), /^primaryConfig\.log must be a function, got a boolean$/)
+  throwsConfig(() => readManagerArguments({ Promise: 1 }), /^primaryConfig\.Promise must be a function/)
+})
+
+test('member configs: a password function is wrapped for the native side, per member', async () => {
+  const calls = []
+  const fn = async (params) => {
+    calls.push(params)
+    return 'token'
+  }
+  const args = readManagerArguments({ password: fn }, [{ password: 'fixed' }, { password: () => 'sync' }])
+  assert.equal(args.primaryConfig.password, fn, 'the native side sees that it is a function')
+  assert.equal(args.passwords.length, 3)
+  assert.equal(args.passwords[1], null)
+  const params = { host: 'h', port: 5432, database: 'd', user: 'u' }
+  assert.deepEqual(await args.passwords[0](params), { password: 'token' })
+  assert.deepEqual(calls, [params], 'called with the connection parameters, as pg calls it')
+  assert.deepEqual(await args.passwords[2](params), { password: 'sync' })
 })

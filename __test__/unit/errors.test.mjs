@@ -20,6 +20,7 @@ test('the codes are the table of the README ("Errors")', () => {
     UNSUPPORTED: 'ERR_RRM_UNSUPPORTED',
     NO_PRIMARY: 'ERR_RRM_NO_PRIMARY',
     OUTCOME_UNKNOWN: 'ERR_RRM_OUTCOME_UNKNOWN',
+    PASSWORD: 'ERR_RRM_PASSWORD',
   })
   assert.ok(Object.isFrozen(errors.codes))
   const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8')

@@ -43,6 +43,10 @@ pub enum CoreError {
         /// Failed while connecting: nothing was sent, so nothing ran.
         connecting: bool,
     },
+    /// The config's password function failed for a new connection: it threw or rejected,
+    /// answered something other than a string, or gave no answer within the connect timeout.
+    /// Nothing was sent; it counts like a failure to connect. `message` is the function's own.
+    Password { node: String, message: String },
     /// No member was primary for the whole wait (`connectionTimeoutMillis`). `members` says
     /// what each one was at its latest check; `cause` is why the member expected to be primary
     /// failed its latest check, if it did.
@@ -93,7 +97,7 @@ impl CoreError {
     /// cancelled the query on a recovery conflict. SQL errors are the caller's.
     pub fn is_connection_failure(&self) -> bool {
         match self {
-            CoreError::Connection { .. } => true,
+            CoreError::Connection { .. } | CoreError::Password { .. } => true,
             CoreError::Database(db) => server_fault(db).is_some(),
             _ => false,
         }
@@ -103,7 +107,7 @@ impl CoreError {
     /// which cancels the statement but keeps the session).
     pub fn breaks_connection(&self) -> bool {
         match self {
-            CoreError::Connection { .. } => true,
+            CoreError::Connection { .. } | CoreError::Password { .. } => true,
             CoreError::Database(db) => server_fault(db) == Some(ServerFault::ConnectionLost),
             _ => false,
         }
@@ -115,6 +119,7 @@ impl CoreError {
     pub fn refused_before_running(&self) -> bool {
         match self {
             CoreError::Connection { connecting, .. } => *connecting,
+            CoreError::Password { .. } => true,
             CoreError::Database(db) => {
                 let code = db.code();
                 *code == SqlState::READ_ONLY_SQL_TRANSACTION
@@ -127,10 +132,12 @@ impl CoreError {
     }
 
     /// A failure to connect that waiting will not mend: a certificate, a password or a role
-    /// (SQLSTATE class 28), a database that does not exist. Everything else may pass.
+    /// (SQLSTATE class 28), a database that does not exist, a password function that fails (it
+    /// fails at once, as in pg, rather than after the wait). Everything else may pass.
     pub fn is_permanent(&self) -> bool {
         match self {
             CoreError::Connection { code, .. } => TLS_CODES.contains(code),
+            CoreError::Password { .. } => true,
             CoreError::Database(db) => {
                 db.code().code().starts_with("28") || *db.code() == SqlState::INVALID_CATALOG_NAME
             }
@@ -139,7 +146,7 @@ impl CoreError {
     }
 
     /// The same error, known to have happened while connecting.
-    fn while_connecting(self) -> CoreError {
+    pub(crate) fn while_connecting(self) -> CoreError {
         match self {
             CoreError::Connection {
                 code,
@@ -184,15 +191,15 @@ impl CoreError {
 
     /// Wraps a pool error; `wait` is the pool's wait limit, for the message.
     pub fn from_pool(
-        err: deadpool_postgres::PoolError,
+        err: deadpool::managed::PoolError<CoreError>,
         node: &str,
         wait: std::time::Duration,
     ) -> CoreError {
-        use deadpool_postgres::PoolError;
+        use deadpool::managed::{PoolError, TimeoutType};
         match err {
-            // The pool's errors come from opening a connection: nothing was sent yet.
-            PoolError::Backend(e) => CoreError::from_driver(e, node).while_connecting(),
-            PoolError::Timeout(deadpool_postgres::TimeoutType::Wait) => CoreError::PoolExhausted {
+            // Opening a connection failed (named, and marked as connecting, where it failed).
+            PoolError::Backend(e) => e,
+            PoolError::Timeout(TimeoutType::Wait) => CoreError::PoolExhausted {
                 node: node.to_string(),
                 waited_ms: wait.as_millis(),
             },
@@ -351,6 +358,9 @@ impl fmt::Display for CoreError {
                 message,
                 ..
             } => write!(f, "{code}: connection to {node} failed: {message}"),
+            CoreError::Password { node, message } => {
+                write!(f, "password function for {node} failed: {message}")
+            }
             CoreError::NoPrimary {
                 waited_ms,
                 members,

@@ -2,7 +2,7 @@
 //! replayed on each pooled connection that runs one of its statements, and reset after, so
 //! that they follow the client everywhere and never reach another client.
 
-use deadpool_postgres::Object;
+use crate::node::Object;
 use tokio_postgres::types::ToSql;
 
 use crate::statement::{SettingChange, Statement};

@@ -36,6 +36,8 @@ mod code {
     pub const CLIENT_RELEASED: &str = "ERR_RRM_CLIENT_RELEASED";
     pub const NO_PRIMARY: &str = "ERR_RRM_NO_PRIMARY";
     pub const OUTCOME_UNKNOWN: &str = "ERR_RRM_OUTCOME_UNKNOWN";
+    /// A member's password function failed for a new connection.
+    pub const PASSWORD: &str = "ERR_RRM_PASSWORD";
     /// pg's code for a pool whose connections all stayed busy ("timeout exceeded when trying
     /// to connect").
     pub const POOL_TIMEOUT: &str = "ETIMEDOUT";
@@ -59,6 +61,7 @@ pub fn to_js_error(env: RawEnv, err: &CoreError) -> Result<RawValue> {
         CoreError::Released => coded(code::CLIENT_RELEASED, false),
         CoreError::PoolExhausted { .. } => coded(code::POOL_TIMEOUT, false),
         CoreError::Connection { code, .. } => coded(code, false),
+        CoreError::Password { .. } => coded(code::PASSWORD, false),
         CoreError::ParameterCount { .. } => {
             // What the server answers pg when the counts differ (a protocol violation).
             let e = env.error(&message, false)?;

@@ -15,6 +15,7 @@ use super::convert::{
     params, JsEvent, JsFields, JsParam, JsResult, JsRoute, MetricsReport, StatusReport,
 };
 use super::error::Settled;
+use super::password::{self, PasswordFunction};
 use super::session::NativeSession;
 use crate::core::checker;
 use crate::core::cluster::{Causal, ClientKind, Cluster};
@@ -45,10 +46,12 @@ pub enum ClientKindArg {
 }
 
 /// Validates the configs and builds the pools (no connection yet); `start()` connects.
-/// `on_complete` receives finished work as `[id, value, id, value, …]` (see completions).
+/// `passwords` holds, primary first, each config's password function (wrapped by the facade)
+/// or null. `on_complete` receives finished work as `[id, value, id, value, …]` (see
+/// completions).
 #[napi(
     catch_unwind,
-    ts_args_type = "primary: object, replicas: object[], options: object, onComplete: (batch: unknown[]) => void",
+    ts_args_type = "primary: object, replicas: object[], options: object, passwords: Array<((params: { host: string, port: number, database: string, user: string }) => Promise<{ password?: string, error?: string }>) | null>, onComplete: (batch: unknown[]) => void",
     ts_return_type = "NativeManager | Error"
 )]
 pub fn create_manager(
@@ -56,15 +59,24 @@ pub fn create_manager(
     primary: JsFields,
     replicas: Vec<JsFields>,
     options: JsFields,
+    passwords: Vec<Option<PasswordFunction>>,
     on_complete: Unknown<'_>,
 ) -> Result<Settled<NativeManager>> {
     let vars = |name: &str| std::env::var(name).ok();
+    let passwords: Vec<_> = passwords
+        .into_iter()
+        .map(|f| f.map(password::provider))
+        .collect();
+    let password = |i: usize| passwords.get(i).cloned().flatten();
     let build = || -> std::result::Result<Arc<Cluster>, CoreError> {
-        let primary = parse_node("primaryConfig", &primary.0, &vars)?;
+        let primary = parse_node("primaryConfig", &primary.0, &vars, password(0))?;
         let replicas = replicas
             .iter()
             .enumerate()
-            .map(|(i, r)| parse_node(&format!("replicaConfigs[{i}]"), &r.0, &vars))
+            .map(|(i, r)| {
+                let label = format!("replicaConfigs[{i}]");
+                parse_node(&label, &r.0, &vars, password(i + 1))
+            })
             .collect::<std::result::Result<Vec<_>, _>>()?;
         let options = parse_options(&options.0, &vars)?;
         Ok(Cluster::new(primary, replicas, options))

@@ -8,5 +8,6 @@ pub mod completions;
 pub mod convert;
 pub mod error;
 pub mod manager;
+pub mod password;
 pub mod raw;
 pub mod session;

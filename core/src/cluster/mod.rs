@@ -17,7 +17,6 @@ use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock, Weak};
 use std::time::SystemTime;
 
-use deadpool_postgres::Object;
 use tokio::sync::Notify;
 use tokio::task::JoinHandle;
 
@@ -28,7 +27,7 @@ use crate::events::EventSink;
 use crate::health::{HealthState, Limits, SharedHealth};
 use crate::lsn::Lsn;
 use crate::metrics::{Metrics, MetricsSnapshot};
-use crate::node::Node;
+use crate::node::{Node, Object};
 use crate::router::{Route, Router};
 use crate::topology::Election;
 

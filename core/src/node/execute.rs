@@ -3,14 +3,13 @@
 
 use std::time::Duration;
 
-use deadpool_postgres::Object;
 use tokio::time::Instant;
 use tokio_postgres::error::SqlState;
 use tokio_postgres::types::ToSql;
 
 use super::probe::{insert_lsn, replay_lsn};
 use super::server_text::resolve_server_text;
-use super::Node;
+use super::{Node, Object};
 use crate::cancel::CancelSlot;
 use crate::command::{self, Command, Counts};
 use crate::error::CoreError;

@@ -1,11 +1,13 @@
 //! One PostgreSQL server: its connection pool, the health checker's own connection, and what
 //! is known about how far it has replayed.
 //!
+//! - [`connect`]: opening a connection, asking a password function first when there is one.
 //! - [`pool`]: connections for statements, bounded waits.
 //! - [`probe`]: the checker's connection and the WAL positions asked of a server.
 //! - [`execute`]: running a text on a connection, with retries on broken connections for reads.
 //! - [`server_text`]: the server's own text for values without a local text form.
 
+mod connect;
 mod execute;
 mod pool;
 mod probe;
@@ -14,13 +16,13 @@ mod server_text;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Instant;
 
-use deadpool_postgres::Pool;
 use tokio_postgres_rustls::MakeRustlsConnect;
 
 use crate::config::{NodeConfig, Options};
 use crate::lsn::Lsn;
 use crate::metrics::LatencyHistogram;
 
+pub use connect::{Object, Pool};
 pub use execute::{Retry, StatementOptions};
 pub use probe::{insert_lsn, Probed};
 
@@ -31,7 +33,7 @@ pub struct Node {
     label: String,
     config: NodeConfig,
     pool: Pool,
-    /// Connects the health checker, as the pool connects (TLS when the config asks for it).
+    /// Cancels statements on this node (TLS when the config asks for it).
     tls: MakeRustlsConnect,
     /// The health checker's own connection, kept apart from the pool so that a busy pool never
     /// fails a check.
@@ -56,8 +58,8 @@ impl Node {
             .tls
             .connector()
             .expect("TLS settings are checked when the config is read");
-        let pool = pool::build(&config, tls.clone(), options);
         let label = format!("{name} ({}:{})", config.host, config.port);
+        let pool = pool::build(&config, tls.clone(), &label, options);
         Node {
             name,
             label,
@@ -94,7 +96,7 @@ impl Node {
         &self.latency
     }
 
-    pub fn pool_status(&self) -> deadpool_postgres::Status {
+    pub fn pool_status(&self) -> deadpool::Status {
         self.pool.status()
     }
 

@@ -3,27 +3,29 @@
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
-use deadpool_postgres::{Manager, ManagerConfig, Object, Pool, RecyclingMethod, Runtime, Timeouts};
+use deadpool::managed::Timeouts;
+use deadpool::Runtime;
 use tokio_postgres_rustls::MakeRustlsConnect;
 
+use super::connect::{Connector, Object, Pool};
 use super::Node;
 use crate::config::{NodeConfig, Options};
 use crate::error::CoreError;
 
-/// A pool of `options.max` connections whose waits and connects end at the connect timeout.
-pub(super) fn build(config: &NodeConfig, tls: MakeRustlsConnect, options: &Options) -> Pool {
-    let manager = Manager::from_config(
-        config.pg.clone(),
-        tls,
-        ManagerConfig {
-            recycling_method: RecyclingMethod::Fast,
-        },
-    );
-    Pool::builder(manager)
+/// A pool of `options.max` connections whose waits and connects end at the connect timeout
+/// (the connector bounds each connect itself, asking for a password included).
+pub(super) fn build(
+    config: &NodeConfig,
+    tls: MakeRustlsConnect,
+    label: &str,
+    options: &Options,
+) -> Pool {
+    let connector = Connector::new(config, tls, label, options.connect_timeout);
+    Pool::builder(connector)
         .max_size(options.pool_max)
         .timeouts(Timeouts {
             wait: Some(options.connect_timeout),
-            create: Some(options.connect_timeout),
+            create: None,
             recycle: Some(Duration::from_secs(5)),
         })
         .runtime(Runtime::Tokio1)

@@ -3,10 +3,9 @@
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
-use deadpool_postgres::Object;
 use tokio_postgres::SimpleQueryMessage;
 
-use super::Node;
+use super::{Node, Object};
 use crate::error::CoreError;
 use crate::lsn::Lsn;
 
@@ -25,10 +24,13 @@ impl Probed {
 }
 
 impl Node {
-    /// Runs `sql` on the checker's own connection (opened on demand), bounded by `limit`. A
-    /// closed node opens nothing.
+    /// Runs `sql` on the checker's own connection (opened on demand, as the pool opens its
+    /// own), bounded by `limit`. A closed node opens nothing.
     pub async fn probe(&self, sql: &str, limit: Duration) -> Result<Probed, CoreError> {
         let started = Instant::now();
+        // One deadline for connecting and for the whole probe: a connect that runs out reports
+        // why (a password function that gave no answer, say).
+        let deadline = tokio::time::Instant::now() + limit;
         let attempt = async {
             let mut checker = self.checker.lock().await;
             if self.pool.is_closed() {
@@ -40,13 +42,8 @@ impl Node {
                 checker.take();
             }
             if checker.as_ref().is_none_or(|c| c.is_closed()) {
-                let (client, connection) = self
-                    .config
-                    .pg
-                    .connect(self.tls.clone())
-                    .await
-                    .map_err(|e| CoreError::from_driver(e, &self.label))?;
-                tokio::spawn(connection);
+                // The connection's task ends when the client is dropped.
+                let (client, _task) = self.pool.manager().open(deadline, limit).await?;
                 *checker = Some(client);
             }
             let client = checker.as_ref().expect("connected above");
@@ -59,7 +56,7 @@ impl Node {
                 elapsed: started.elapsed(),
             })
         };
-        match tokio::time::timeout(limit, attempt).await {
+        match tokio::time::timeout_at(deadline, attempt).await {
             Ok(outcome) => outcome,
             Err(_) => {
                 // The connection may be stuck mid-exchange: start afresh next time.

@@ -1,9 +1,9 @@
 //! The server's own text for values of types without a local text form (money under
 //! lc_monetary, reg*, ranges, composites, extension types, …).
 
-use deadpool_postgres::Object;
 use tokio_postgres::types::{to_sql_checked, IsNull, ToSql, Type};
 
+use super::Object;
 use crate::values::Value;
 
 /// A binary value sent back to the server as a parameter of its own type.

@@ -2,7 +2,7 @@
 //! statements run on it as they are, and it goes back to its pool clean — with pg-pool's
 //! release rules (an open transaction rolled back, session state discarded, or closed).
 
-use deadpool_postgres::Object;
+use crate::node::Object;
 
 use crate::cancel::CancelSlot;
 use crate::cluster::{Checkout, Cluster};
