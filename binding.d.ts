@@ -38,8 +38,11 @@ export declare class NativeManager {
   submit(id: number, text: string, values: Array<string | Buffer | null>, route: 'primary' | 'replica' | null, strong: boolean, minLsn: bigint | null, track: boolean, textTypes?: number[] | null): void
   /** Checks out a dedicated connection; the client reaches `onComplete` under `id`. */
   submitGetClient(id: number, kind: 'read' | 'write'): void
-  /** A routing client for `manager.pg` (no connection until a statement needs one). */
-  createSession(): NativeSession
+  /**
+   * A routing client for `manager.pg` (no connection until a statement needs one); its
+   * notices and notifications reach `onComplete` under `listener`.
+   */
+  createSession(listener?: number | undefined | null): NativeSession
   status(): Record<string, import('./index').ReplicaStatus>
   metrics(): import('./index').Metrics
   /** The metrics in Prometheus's text exposition format. */

@@ -280,6 +280,53 @@ describe('Client: a routing session', () => {
     await oracle.query('SELECT pg_advisory_unlock(4242)')
   })
 
+  test('LISTEN / NOTIFY and notices reach the client, as pg’s events, and no other client', async () => {
+    const pool = new manager.pg.Pool()
+    const listener = await pool.connect()
+    const bystander = await pool.connect()
+    const oracleClient = await oracle.connect()
+    const got = { ours: [], theirs: [], bystander: [] }
+    listener.on('notification', (n) => got.ours.push(n))
+    oracleClient.on('notification', (n) => got.theirs.push(n))
+    bystander.on('notification', (n) => got.bystander.push(n))
+    bystander.on('notice', (n) => got.bystander.push(n))
+    await listener.query('LISTEN rrm_chan')
+    await oracleClient.query('LISTEN rrm_chan')
+    await pool.query("NOTIFY rrm_chan, 'one'")
+    await bystander.query("SELECT pg_notify('rrm_chan', 'two')")
+    await waitFor('both notifications', () => got.ours.length === 2 && got.theirs.length === 2)
+    const shape = (n) => ({ name: n.name, channel: n.channel, payload: n.payload, pid: typeof n.processId })
+    assert.deepEqual(got.ours.map(shape), got.theirs.map(shape))
+    // Notices: from the connection holding the client, and from one a routed statement ran on.
+    const notices = []
+    listener.on('notice', (n) => notices.push(n))
+    const theirNotices = []
+    oracleClient.on('notice', (n) => theirNotices.push(n))
+    const raise = "DO $$ BEGIN RAISE NOTICE 'rrm says %', 42; END $$"
+    await listener.query(raise)
+    await oracleClient.query(raise)
+    const routed = await pool.connect()
+    routed.on('notice', (n) => notices.push(n))
+    await routed.query('COMMIT') // "there is no transaction in progress", a WARNING
+    await oracleClient.query('COMMIT')
+    await waitFor('the notices', () => notices.length === 2 && theirNotices.length === 2)
+    const fields = (n) => ({ name: n.name, message: n.message, severity: n.severity, code: n.code })
+    assert.deepEqual(notices.map(fields), theirNotices.map(fields))
+    // Released (its connection discarded clean), the listener hears nothing more; nothing ever
+    // reached the bystander.
+    listener.release()
+    await new Promise((r) => setTimeout(r, 100))
+    await oracleClient.query("NOTIFY rrm_chan, 'three'")
+    await waitFor('pg to hear it', () => got.theirs.length === 3)
+    await new Promise((r) => setTimeout(r, 100))
+    assert.equal(got.ours.length, 2)
+    assert.deepEqual(got.bystander, [])
+    routed.release()
+    bystander.release()
+    oracleClient.release()
+    await pool.end()
+  })
+
   test('pg_cancel_backend(processID) cancels the client’s statement wherever it runs', async () => {
     const pool = new manager.pg.Pool()
     const client = await pool.connect()

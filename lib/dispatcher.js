@@ -13,6 +13,8 @@ function nextId(id) {
 
 class Dispatcher {
   #pending = new Map()
+  /** id → handler, for news that keeps coming under one id (a client's notices and notifications). */
+  #listeners = new Map()
   #last = EVENT_ID
   #drained = null
 
@@ -36,7 +38,10 @@ class Dispatcher {
         continue
       }
       const entry = this.#pending.get(batch[i])
-      if (entry === undefined) continue
+      if (entry === undefined) {
+        this.#listeners.get(batch[i])?.(batch[i + 1])
+        continue
+      }
       this.#pending.delete(batch[i])
       const value = batch[i + 1]
       if (value instanceof Error) {
@@ -63,11 +68,28 @@ class Dispatcher {
     })
   }
 
+  /** The next id free of submissions and listeners. */
+  #nextFreeId() {
+    do this.#last = nextId(this.#last)
+    while (this.#pending.has(this.#last) || this.#listeners.has(this.#last))
+    return this.#last
+  }
+
+  /** Registers `handler` for news under an id of its own (never a submission's); returns the id. */
+  listen(handler) {
+    const id = this.#nextFreeId()
+    this.#listeners.set(id, handler)
+    return id
+  }
+
+  unlisten(id) {
+    this.#listeners.delete(id)
+  }
+
   /** Submits through `submit(id)`; the Promise settles with `finish(value)`. */
   submit(submit, finish) {
     return new Promise((resolve, reject) => {
-      this.#last = nextId(this.#last)
-      const id = this.#last
+      const id = this.#nextFreeId()
       this.#pending.set(id, { resolve, reject, finish })
       try {
         submit(id)

@@ -2,8 +2,8 @@
 //! values. No Node-API here: the addon crate at the repository root is the binding.
 
 pub mod balancer;
-pub mod cancel;
 pub mod checker;
+pub mod client_link;
 pub mod cluster;
 pub mod command;
 pub mod config;

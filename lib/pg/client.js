@@ -26,8 +26,11 @@ const noop = () => {}
  * @param TypeOverrides the manager.pg's TypeOverrides (falls back to its `types`)
  */
 function clientClass(link, TypeOverrides) {
+  const listeners = new FinalizationRegistry((id) => link.dispatcher.unlisten(id))
   return class Client extends EventEmitter {
     #native = null
+    /** The dispatcher id its notices and notifications arrive under. */
+    #listener = null
     /** The last query issued: each waits for it, so queries run in call order, as with pg. */
     #tail = Promise.resolve()
     /** Named statements: name → text (see checkName). */
@@ -73,8 +76,19 @@ function clientClass(link, TypeOverrides) {
     }
 
     #open() {
-      this.#native ??= link.native.createSession()
+      if (this.#native === null) {
+        // The client is held weakly: a forgotten client lets its listener go (see #close too).
+        const client = new WeakRef(this)
+        this.#listener = link.dispatcher.listen((message) => client.deref()?.#onServerMessage(message))
+        listeners.register(this, this.#listener, this)
+        this.#native = link.native.createSession(this.#listener)
+      }
       this._connected = true
+    }
+
+    /** pg's `notice` and `notification` events: from the connection that runs (or holds) the client's work. */
+    #onServerMessage(message) {
+      this.emit(message.name, message)
     }
 
     query(config, values, callback) {
@@ -114,6 +128,11 @@ function clientClass(link, TypeOverrides) {
     /** Closes the session now (`destroy`: its held connection is closed, not pooled). */
     #close(destroy) {
       link.cancels.delete(this)
+      if (this.#listener !== null) {
+        link.dispatcher.unlisten(this.#listener)
+        listeners.unregister(this)
+        this.#listener = null
+      }
       this._ended = true
       this._queryable = false
       this.#native?.release(destroy)

@@ -33,7 +33,8 @@ pub struct Completions {
     /// Set right after creation; null once Node has finalized the handle (the environment is
     /// gone), so that late results from tokio never call into a freed handle.
     tsfn: RwLock<Handle>,
-    done: Mutex<Vec<(u32, Delivery)>>,
+    /// Finished work: its id, whether it settles a submission (else it is news), and its value.
+    done: Mutex<Vec<(u32, bool, Delivery)>>,
     /// A call into JS is pending, so new results need not schedule another.
     scheduled: AtomicBool,
     /// Submitted and not yet settled; changed on the JS thread only.
@@ -98,11 +99,21 @@ impl Completions {
     /// Called on any thread when the work submitted under `id` is done (or, under
     /// [`EVENT_ID`], when there is news): `value` reaches JS with the next batch.
     pub fn finish<T: ToNapiValue + Send + 'static>(&self, id: u32, value: T) {
+        self.queue(id, id != EVENT_ID, value);
+    }
+
+    /// Called on any thread with news for the listener JS registered under `id` (a client's
+    /// notices and notifications): it settles nothing, and keeps nothing alive.
+    pub fn notify<T: ToNapiValue + Send + 'static>(&self, id: u32, value: T) {
+        self.queue(id, false, value);
+    }
+
+    fn queue<T: ToNapiValue + Send + 'static>(&self, id: u32, settles: bool, value: T) {
         let delivery: Delivery = Box::new(move |env| unsafe { T::to_napi_value(env, value) });
         self.done
             .lock()
             .unwrap_or_else(|e| e.into_inner())
-            .push((id, delivery));
+            .push((id, settles, delivery));
         if !self.scheduled.swap(true, Ordering::AcqRel) {
             // Held across the call, so the finalizer cannot free the handle under it.
             let tsfn = self.tsfn.read().unwrap_or_else(|e| e.into_inner());
@@ -137,7 +148,7 @@ unsafe extern "C" fn deliver(
         return;
     }
     let count = batch.len();
-    let settled = batch.iter().filter(|(id, _)| *id != EVENT_ID).count();
+    let settled = batch.iter().filter(|(_, settles, _)| *settles).count();
     // Counted down before anything can fail, so the handle is never left referenced.
     if settled > 0 && completions.in_flight.fetch_sub(settled, Ordering::Relaxed) == settled {
         sys::napi_unref_threadsafe_function(env, completions.handle());
@@ -146,7 +157,7 @@ unsafe extern "C" fn deliver(
     let Ok(array) = env_.array(count * 2) else {
         return;
     };
-    for (i, (id, delivery)) in batch.into_iter().enumerate() {
+    for (i, (id, _, delivery)) in batch.into_iter().enumerate() {
         let value = delivery(env)
             .or_else(|e| env_.error(&format!("could not convert a result: {e}"), false));
         let (Ok(id), Ok(value)) = (env_.number(f64::from(id)), value) else {

@@ -7,6 +7,7 @@ use napi::bindgen_prelude::{FromNapiValue, ToNapiValue, TypeName, ValidateNapiVa
 use napi::{sys, Error, Result, Status, ValueType};
 
 use super::raw::{RawEnv, RawValue};
+use crate::core::client_link::ServerMessage;
 use crate::core::cluster::MemberStatus;
 use crate::core::config::{ConfigValue, Fields};
 use crate::core::events::Event;
@@ -356,6 +357,31 @@ fn primary_to_js(env: RawEnv, primary: Option<&MemberStatus>) -> Result<RawValue
 
 /// A state change, for `options.onEvent` / `options.logger`:
 /// `{ type, level, node, address, message, time }`.
+/// A notice or notification for a routing client: pg's `notice` message, or its `notification`
+/// `{ name, processId, channel, payload }`.
+pub struct JsServerMessage(pub ServerMessage);
+
+impl ToNapiValue for JsServerMessage {
+    unsafe fn to_napi_value(env: sys::napi_env, val: Self) -> Result<sys::napi_value> {
+        let env = RawEnv(env);
+        match val.0 {
+            ServerMessage::Notice(db) => super::error::notice(env, &db),
+            ServerMessage::Notification {
+                process_id,
+                channel,
+                payload,
+            } => {
+                let out = env.object()?;
+                env.set_str(out, "name", "notification")?;
+                env.set(out, "processId", env.number(f64::from(process_id))?)?;
+                env.set_str(out, "channel", &channel)?;
+                env.set_str(out, "payload", &payload)?;
+                Ok(out)
+            }
+        }
+    }
+}
+
 pub struct JsEvent(pub Event);
 
 impl ToNapiValue for JsEvent {

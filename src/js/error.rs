@@ -88,6 +88,22 @@ pub fn to_js_error(env: RawEnv, err: &CoreError) -> Result<RawValue> {
 fn database_error(env: RawEnv, message: &str, db: &DbError) -> Result<RawValue> {
     let e = env.error(message, false)?;
     env.set_str(e, "name", "error")?;
+    set_fields(env, e, db)?;
+    Ok(e)
+}
+
+/// pg-protocol's NoticeMessage (what pg's `notice` event carries): a plain object, name 'notice',
+/// with a DatabaseError's fields.
+pub fn notice(env: RawEnv, db: &DbError) -> Result<RawValue> {
+    let n = env.object()?;
+    env.set_str(n, "name", "notice")?;
+    env.set_str(n, "message", db.message())?;
+    set_fields(env, n, db)?;
+    Ok(n)
+}
+
+/// The server's error or notice fields, absent ones undefined.
+fn set_fields(env: RawEnv, e: RawValue, db: &DbError) -> Result<()> {
     env.set_str(e, "severity", db.severity())?;
     env.set_str(e, "code", db.code().code())?;
     env.set_opt_str(e, "detail", db.detail())?;
@@ -111,5 +127,5 @@ fn database_error(env: RawEnv, message: &str, db: &DbError) -> Result<RawValue> 
     env.set_opt_str(e, "file", db.file())?;
     env.set_opt_str(e, "line", db.line().map(|l| l.to_string()).as_deref())?;
     env.set_opt_str(e, "routine", db.routine())?;
-    Ok(e)
+    Ok(())
 }

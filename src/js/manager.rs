@@ -201,10 +201,11 @@ impl NativeManager {
         });
     }
 
-    /// A routing client for `manager.pg` (no connection until a statement needs one).
+    /// A routing client for `manager.pg` (no connection until a statement needs one); its
+    /// notices and notifications reach `onComplete` under `listener`.
     #[napi(catch_unwind)]
-    pub fn create_session(&self) -> NativeSession {
-        NativeSession::new(self.cluster.clone(), self.completions.clone())
+    pub fn create_session(&self, listener: Option<u32>) -> NativeSession {
+        NativeSession::new(self.cluster.clone(), self.completions.clone(), listener)
     }
 
     #[napi(

@@ -8,9 +8,9 @@ use napi::Env;
 use napi_derive::napi;
 
 use super::completions::Completions;
-use super::convert::{params, JsParam, JsResult};
+use super::convert::{params, JsParam, JsResult, JsServerMessage};
 use super::error::Settled;
-use crate::core::cancel::CancelSlot;
+use crate::core::client_link::ClientLink;
 use crate::core::cluster::{Causal, Cluster};
 use crate::core::lsn::Lsn;
 use crate::core::session::RoutingSession;
@@ -20,17 +20,26 @@ pub struct NativeSession {
     cluster: Arc<Cluster>,
     completions: Arc<Completions>,
     session: Arc<tokio::sync::Mutex<RoutingSession>>,
-    /// The session's cancel slot, reachable while a statement holds the session.
-    cancel: CancelSlot,
+    /// The session's link, reachable while a statement holds the session (to cancel it).
+    link: ClientLink,
 }
 
 impl NativeSession {
-    pub fn new(cluster: Arc<Cluster>, completions: Arc<Completions>) -> NativeSession {
-        let session = RoutingSession::default();
+    /// A session whose notices and notifications reach the JS listener `listener`.
+    pub fn new(
+        cluster: Arc<Cluster>,
+        completions: Arc<Completions>,
+        listener: Option<u32>,
+    ) -> NativeSession {
+        let on_message = listener.map(|id| {
+            let to = completions.clone();
+            Arc::new(move |m| to.notify(id, JsServerMessage(m))) as _
+        });
+        let session = RoutingSession::new(on_message);
         NativeSession {
             cluster,
             completions,
-            cancel: session.cancel_slot(),
+            link: session.link(),
             session: Arc::new(tokio::sync::Mutex::new(session)),
         }
     }
@@ -81,7 +90,7 @@ impl NativeSession {
     /// resolves to whether a cancel request was sent.
     #[napi]
     pub async fn cancel(&self) -> napi::Result<bool> {
-        Ok(self.cancel.cancel().await)
+        Ok(self.link.cancel().await)
     }
 
     /// Ends the client's use: a held connection goes back to its pool clean (closed with

@@ -11,6 +11,7 @@ use tokio::task::JoinHandle;
 use tokio::time::Instant;
 use tokio_postgres_rustls::MakeRustlsConnect;
 
+use crate::client_link::MessageSink;
 use crate::config::{NodeConfig, PasswordProvider, PasswordRequest, PasswordSource};
 use crate::error::CoreError;
 
@@ -61,7 +62,7 @@ impl Connector {
         &self,
         deadline: Instant,
         limit: Duration,
-    ) -> Result<(tokio_postgres::Client, JoinHandle<()>), CoreError> {
+    ) -> Result<(tokio_postgres::Client, JoinHandle<()>, MessageSink), CoreError> {
         let config = match &self.password {
             PasswordSource::Fixed => Cow::Borrowed(&self.pg),
             PasswordSource::Function(ask) => {
@@ -81,10 +82,19 @@ impl Connector {
                     })
                 }
             };
+        let sink = MessageSink::default();
+        let messages = sink.clone();
+        // Driven message by message, so notices and notifications reach the client linked to
+        // the connection (if any) instead of being dropped.
         let task = tokio::spawn(async move {
-            let _ = connection.await;
+            let mut connection = connection;
+            while let Some(Ok(message)) =
+                std::future::poll_fn(|cx| connection.poll_message(cx)).await
+            {
+                messages.deliver(message);
+            }
         });
-        Ok((client, task))
+        Ok((client, task, sink))
     }
 
     /// The config with the password the function gives now (none when it gives `undefined`).
@@ -110,19 +120,36 @@ impl Connector {
     }
 }
 
+/// A pooled connection: the driver's client (with its statement cache), and where the server's
+/// notices and notifications on it go.
+pub struct Connection {
+    client: ClientWrapper,
+    pub messages: MessageSink,
+}
+
+impl std::ops::Deref for Connection {
+    type Target = ClientWrapper;
+    fn deref(&self) -> &ClientWrapper {
+        &self.client
+    }
+}
+
 impl managed::Manager for Connector {
-    type Type = ClientWrapper;
+    type Type = Connection;
     type Error = CoreError;
 
-    async fn create(&self) -> Result<ClientWrapper, CoreError> {
+    async fn create(&self) -> Result<Connection, CoreError> {
         let deadline = Instant::now() + self.timeout;
-        let (client, task) = self.open(deadline, self.timeout).await?;
-        Ok(ClientWrapper::new(client, task))
+        let (client, task, messages) = self.open(deadline, self.timeout).await?;
+        Ok(Connection {
+            client: ClientWrapper::new(client, task),
+            messages,
+        })
     }
 
     /// A pooled connection is handed out again unless it is closed (deadpool-postgres's `Fast`
     /// recycling); a broken one shows itself at its next statement and is replaced then.
-    async fn recycle(&self, client: &mut ClientWrapper, _: &Metrics) -> RecycleResult<CoreError> {
+    async fn recycle(&self, client: &mut Connection, _: &Metrics) -> RecycleResult<CoreError> {
         if client.is_closed() {
             Err(RecycleError::message("Connection closed"))
         } else {

@@ -10,7 +10,7 @@ use tokio_postgres::types::ToSql;
 use super::probe::{insert_lsn, replay_lsn};
 use super::server_text::resolve_server_text;
 use super::{Node, Object};
-use crate::cancel::CancelSlot;
+use crate::client_link::ClientLink;
 use crate::command::{self, Command, Counts};
 use crate::error::CoreError;
 use crate::lsn::Lsn;
@@ -39,8 +39,8 @@ pub struct StatementOptions<'a> {
     pub settings: Option<&'a Settings>,
     /// Type OIDs whose values come back as the text pg's text protocol gives (custom parsers).
     pub text_types: &'a [u32],
-    /// Holds the connection's cancel key while it runs the statement (a routing client's).
-    pub cancel: Option<&'a CancelSlot>,
+    /// The routing client whose statement this is: linked to the connection while it runs.
+    pub client: Option<&'a ClientLink>,
 }
 
 /// What may be done again when a text fails on its connection.
@@ -102,11 +102,11 @@ impl Node {
             }
             tokio::time::sleep(Duration::from_millis(2)).await;
         }
-        self.lend_cancel_key(&conn, options.cancel);
+        self.link(&conn, options.client);
         let (reply, reset) = self
             .run_with_settings(&conn, statements, params, options)
             .await;
-        options.cancel.map(CancelSlot::clear);
+        options.client.map(ClientLink::detach);
         if !reset {
             drop(Object::take(conn));
         }
@@ -132,13 +132,13 @@ impl Node {
             let remaining = deadline.map(|d| d.saturating_duration_since(Instant::now()));
             let conn = self.connection_within(remaining).await?;
             let reused = Object::metrics(&conn).recycle_count > 0;
-            self.lend_cancel_key(&conn, options.cancel);
+            self.link(&conn, options.client);
             let run = self.run_with_settings(&conn, statements, params, options);
             let finished = match deadline {
                 None => Some(run.await),
                 Some(deadline) => tokio::time::timeout_at(deadline, run).await.ok(),
             };
-            options.cancel.map(CancelSlot::clear);
+            options.client.map(ClientLink::detach);
             let Some((outcome, reset)) = finished else {
                 self.abandon(conn);
                 return Err(self.timed_out(limit.unwrap_or_default()));
@@ -174,10 +174,10 @@ impl Node {
         }
     }
 
-    /// Lets a client cancel what `conn`, a connection of this node, runs for it.
-    pub fn lend_cancel_key(&self, conn: &Object, slot: Option<&CancelSlot>) {
-        if let Some(slot) = slot {
-            slot.set(conn.cancel_token(), self.tls.clone());
+    /// Links a client to `conn`, a connection of this node, while it runs the client's work.
+    pub fn link(&self, conn: &Object, client: Option<&ClientLink>) {
+        if let Some(client) = client {
+            client.attach(conn.cancel_token(), self.tls.clone(), &conn.messages);
         }
     }
 

@@ -43,7 +43,7 @@ impl Node {
             }
             if checker.as_ref().is_none_or(|c| c.is_closed()) {
                 // The connection's task ends when the client is dropped.
-                let (client, _task) = self.pool.manager().open(deadline, limit).await?;
+                let (client, _task, _messages) = self.pool.manager().open(deadline, limit).await?;
                 *checker = Some(client);
             }
             let client = checker.as_ref().expect("connected above");

@@ -4,7 +4,7 @@
 
 use crate::node::Object;
 
-use crate::cancel::CancelSlot;
+use crate::client_link::ClientLink;
 use crate::cluster::{Checkout, Cluster};
 use crate::error::CoreError;
 use crate::node::insert_lsn;
@@ -29,8 +29,8 @@ pub struct Dedicated {
     dirty_session: bool,
     /// Whether a routing client's settings were made on it, so release resets them.
     settings_made: bool,
-    /// The client's cancel slot, holding this connection's key until release.
-    cancel: Option<CancelSlot>,
+    /// The client linked to the connection until release.
+    link: Option<ClientLink>,
 }
 
 impl Drop for Dedicated {
@@ -55,15 +55,15 @@ impl Dedicated {
             failed: false,
             dirty_session: false,
             settings_made: false,
-            cancel: None,
+            link: None,
         }
     }
 
-    /// Lets `slot` cancel what this connection runs, until release.
-    pub fn lend_cancel_key(&mut self, cluster: &Cluster, slot: &CancelSlot) {
+    /// Links a client to the connection until release (its cancel key, its messages).
+    pub fn link(&mut self, cluster: &Cluster, client: &ClientLink) {
         if let Some(conn) = self.conn.as_ref() {
-            cluster.node(self.member).lend_cancel_key(conn, Some(slot));
-            self.cancel = Some(slot.clone());
+            cluster.node(self.member).link(conn, Some(client));
+            self.link = Some(client.clone());
         }
     }
 
@@ -150,8 +150,8 @@ impl Dedicated {
     /// Returns the connection to its pool clean, or closes it when `destroy` is set (pg-pool's
     /// `release(err)`) or it cannot be cleaned.
     pub async fn release(&mut self, destroy: bool) {
-        if let Some(slot) = self.cancel.take() {
-            slot.clear();
+        if let Some(client) = self.link.take() {
+            client.detach();
         }
         let Some(conn) = self.conn.take() else {
             return;

@@ -9,7 +9,7 @@ mod dedicated;
 
 pub use dedicated::Dedicated;
 
-use crate::cancel::CancelSlot;
+use crate::client_link::{ClientLink, OnMessage};
 use crate::cluster::{Causal, ClientKind, Cluster};
 use crate::error::CoreError;
 use crate::node::StatementOptions;
@@ -27,14 +27,22 @@ pub struct RoutingSession {
     settings: Settings,
     /// Settings made inside the held transaction: the client's once it commits.
     pending: Settings,
-    /// The key to cancel what the client runs now, wherever it runs.
-    cancel: CancelSlot,
+    /// The link to the connection that runs the client's work now, wherever it is.
+    link: ClientLink,
 }
 
 impl RoutingSession {
-    /// Where the client's running statement can be cancelled from outside the session.
-    pub fn cancel_slot(&self) -> CancelSlot {
-        self.cancel.clone()
+    /// A session whose notices and notifications go to `on_message`.
+    pub fn new(on_message: Option<OnMessage>) -> RoutingSession {
+        RoutingSession {
+            link: ClientLink::new(on_message),
+            ..RoutingSession::default()
+        }
+    }
+
+    /// The client's link, to cancel its running statement from outside the session.
+    pub fn link(&self) -> ClientLink {
+        self.link.clone()
     }
 
     /// The member whose connection the client holds now, if any.
@@ -67,7 +75,7 @@ impl RoutingSession {
         let options = StatementOptions {
             settings,
             text_types,
-            cancel: Some(&self.cancel),
+            client: Some(&self.link),
         };
         let outcome = cluster
             .query_statements(&statements, params, None, causal, options)
@@ -97,7 +105,7 @@ impl RoutingSession {
             false => ClientKind::Write,
         };
         let mut held = Dedicated::new(cluster.checkout(kind).await?);
-        held.lend_cancel_key(cluster, &self.cancel);
+        held.link(cluster, &self.link);
         if let Err(e) = held.make_settings(cluster, &self.settings).await {
             held.release(false).await;
             return Err(e);
