@@ -14,6 +14,19 @@ use crate::router::{Reason, Route, Target};
 use crate::statement::Statements;
 use crate::values::Param;
 
+/// Where a text runs ([`Cluster::place`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Placement {
+    /// Transaction control, which needs a dedicated client.
+    Reject,
+    /// On the member that is primary now. `read`: the router took it for a read (forced there,
+    /// or a strong read), so a broken connection may be replaced; `track`: report the WAL
+    /// position that covers it.
+    Primary { read: bool, track: bool },
+    /// A read on an eligible standby, failing over to the primary.
+    Standby,
+}
+
 impl Cluster {
     /// Runs one text where the router (or `route_override`) sends it, with read-your-writes:
     /// a read waits for, or avoids, standbys that have not replayed `causal.min_lsn`; a write
@@ -27,7 +40,31 @@ impl Cluster {
     ) -> Result<Outcome, CoreError> {
         self.ensure_open()?;
         let statements = Statements::parse(sql);
-        let classified = self.router.classify_statements(&statements);
+        match self.place(&statements, route_override, causal) {
+            Placement::Reject => Err(CoreError::TransactionControl),
+            Placement::Primary { read, track } => {
+                // A read sent to the primary may still be retried on a fresh connection; a
+                // write never.
+                let retry = match read {
+                    true => Retry::Read { limit: None },
+                    false => Retry::Never,
+                };
+                self.on_primary(&statements, params, retry, track).await
+            }
+            Placement::Standby => self.read(&statements, params, causal).await,
+        }
+    }
+
+    /// Where a text runs — the router's answer, or the caller's override — with
+    /// read-your-writes' `strong` reads sent to the primary; counted in the metrics. The one
+    /// routing decision of `query` and `cursor`.
+    pub(super) fn place(
+        &self,
+        statements: &Statements<'_>,
+        route_override: Option<Target>,
+        causal: Causal,
+    ) -> Placement {
+        let classified = self.router.classify_statements(statements);
         let route = match route_override {
             Some(Target::Replica) => Route {
                 target: Target::Replica,
@@ -39,30 +76,30 @@ impl Cluster {
             },
             None => classified,
         };
-        // A read sent to the primary may still be retried on a fresh connection; a write never.
-        let primary_retry = match classified.target {
-            Target::Replica => Retry::Read { limit: None },
-            _ => Retry::Never,
-        };
+        let read = classified.target == Target::Replica;
         self.counters.route(route.reason);
         match route.target {
-            Target::Reject => Err(CoreError::TransactionControl),
+            Target::Reject => Placement::Reject,
             Target::Primary => {
                 self.counters.write();
                 // Anything run on the primary in a session is tracked: a statement forced there
                 // may call a function that writes.
-                self.on_primary(&statements, params, primary_retry, causal.track_write)
-                    .await
+                Placement::Primary {
+                    read,
+                    track: causal.track_write,
+                }
             }
             Target::Replica if causal.strong => {
                 self.counters.read();
                 self.counters.consistency_primary_read();
-                let retry = Retry::Read { limit: None };
-                self.on_primary(&statements, params, retry, false).await
+                Placement::Primary {
+                    read: true,
+                    track: false,
+                }
             }
             Target::Replica => {
                 self.counters.read();
-                self.read(&statements, params, causal).await
+                Placement::Standby
             }
         }
     }

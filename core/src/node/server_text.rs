@@ -1,8 +1,8 @@
 //! The server's own text for values of types without a local text form (money under
 //! lc_monetary, reg*, ranges, composites, extension types, …).
 
-use deadpool_postgres::Object;
 use tokio_postgres::types::{to_sql_checked, IsNull, ToSql, Type};
+use tokio_postgres::Client;
 
 use crate::values::Value;
 
@@ -33,7 +33,7 @@ const SERVER_TEXT_CHUNK: usize = 1000;
 /// binary parameters of their types in `SELECT $1::text, …`, one round trip per 1000 values.
 /// Should the server refuse, the value falls back to its bytes read as UTF-8 rather than
 /// failing the query that produced it.
-pub(super) async fn resolve_server_text(conn: &Object, columns: &mut [Vec<Value>]) {
+pub(super) async fn resolve_server_text(conn: &Client, columns: &mut [Vec<Value>]) {
     let mut pending: Vec<(Type, Vec<u8>)> = Vec::new();
     for_each_value(columns, &mut |v| {
         if let Value::ServerText(ty, raw) = v {
