@@ -6,6 +6,7 @@ pub mod checker;
 pub mod cluster;
 pub mod command;
 pub mod config;
+pub mod cursor;
 pub mod error;
 pub mod events;
 pub mod health;

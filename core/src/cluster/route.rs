@@ -189,7 +189,7 @@ impl Cluster {
     }
 
     /// The next eligible standby in the rotation, other than `except`.
-    fn pick_standby(&self, except: Option<usize>) -> Option<usize> {
+    pub(super) fn pick_standby(&self, except: Option<usize>) -> Option<usize> {
         self.balancer.pick(self.members.len(), |i| {
             Some(i) != except && self.members[i].health.is_eligible()
         })
@@ -231,7 +231,7 @@ impl Cluster {
     /// The member that is primary now, waiting for one until `deadline`. When the member that
     /// should be primary (the last one, else the configured one) fails in a way waiting cannot
     /// mend — a certificate, a password — that error comes at once.
-    async fn await_primary(&self, deadline: Instant) -> Result<usize, CoreError> {
+    pub(super) async fn await_primary(&self, deadline: Instant) -> Result<usize, CoreError> {
         if let Some(w) = self.writer() {
             return Ok(w);
         }
@@ -259,7 +259,7 @@ impl Cluster {
     /// is no longer the primary (down, demoted). A primary that is still one refused for a
     /// reason of its own (a terminated backend, `default_transaction_read_only`, too many
     /// connections): running the statement again there would only repeat that.
-    async fn primary_failed(&self, w: usize, deadline: Instant) -> bool {
+    pub(super) async fn primary_failed(&self, w: usize, deadline: Instant) -> bool {
         let _ = tokio::time::timeout_at(deadline, checker::check_member(self, w)).await;
         if self.writer() == Some(w) {
             return false;

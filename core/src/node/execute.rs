@@ -29,7 +29,7 @@ const MAX_MESSAGE_BYTES: usize = 0x3FFF_FFFF;
 
 /// Times a read is retried on fresh connections when the pooled ones turn out to be broken
 /// (a restarted server, terminated backends).
-const STALE_RETRIES: usize = 3;
+pub(super) const STALE_RETRIES: usize = 3;
 
 /// What may be done again when a text fails on its connection.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -144,7 +144,7 @@ impl Node {
 
     /// Stops the statement running on `conn` if the server still listens, and closes the
     /// connection: one with an exchange in flight is never pooled again.
-    fn abandon(&self, conn: Object) {
+    pub(crate) fn abandon(&self, conn: Object) {
         let cancel = conn.cancel_token();
         let tls = self.tls.clone();
         tokio::spawn(async move {
@@ -273,8 +273,9 @@ pub(super) fn check_input(statements: &Statements<'_>, params: &[Param]) -> Resu
     }
     if statements.iter().any(|s| s.is_copy_stream()) {
         return Err(CoreError::Unsupported(
-            "COPY … FROM STDIN / TO STDOUT needs a streaming API, which query() is not; \
-             COPY to or from a server file, or INSERT … SELECT, work as usual"
+            "COPY … FROM STDIN / TO STDOUT needs the protocol's copy mode, which neither \
+             query() nor cursor() drives; COPY to or from a server file, or INSERT … SELECT, \
+             work as usual"
                 .into(),
         ));
     }
