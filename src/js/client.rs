@@ -8,10 +8,12 @@ use napi_derive::napi;
 
 use super::completions::Completions;
 use super::convert::{params, JsParam, JsResult};
+use super::cursor::NativeCursor;
 use super::error::Settled;
 use crate::core::cluster::{Checkout, Cluster};
+use crate::core::cursor::{self as core_cursor, Requests};
 use crate::core::error::CoreError;
-use crate::core::node::insert_lsn;
+use crate::core::node::{insert_lsn, ConnState, CursorPlan, CursorTransaction};
 use crate::core::result::Outcome;
 use crate::core::statement::Statements;
 use crate::core::values::Param;
@@ -100,6 +102,29 @@ impl NativeClient {
         });
     }
 
+    /// A cursor over `text`'s rows on this client's connection: in the transaction the client
+    /// has open, or else in one of its own for the cursor's life. It takes the connection at
+    /// its first read, and holds it until it ends (the facade queues the client's other
+    /// queries behind it).
+    #[napi(
+        catch_unwind,
+        ts_args_type = "text: string, values: Array<string | Buffer | null>, track: boolean"
+    )]
+    pub fn cursor(&self, text: String, values: Vec<JsParam>, track: bool) -> NativeCursor {
+        let (cursor, requests) = core_cursor::channel();
+        let cluster = self.cluster.clone();
+        let state = self.state.clone();
+        let source = Source {
+            member: self.member,
+            from_writer: self.from_writer,
+        };
+        let params = params(values);
+        napi::bindgen_prelude::spawn(async move {
+            serve_cursor(&cluster, source, &state, &text, &params, track, requests).await;
+        });
+        NativeCursor::new(cursor, self.completions.clone())
+    }
+
     /// Returns the connection to its pool (rolling back a transaction left open), or closes it
     /// when `destroy` is set, as pg-pool's `release(err)` does.
     #[napi(catch_unwind)]
@@ -138,6 +163,83 @@ struct Source {
     member: usize,
     /// The member took the writes at checkout.
     from_writer: bool,
+}
+
+/// Serves a cursor on the client's connection, from its first read to its end, and tracks what
+/// it did to the session.
+async fn serve_cursor(
+    cluster: &Cluster,
+    source: Source,
+    state: &tokio::sync::Mutex<ClientState>,
+    text: &str,
+    params: &[Param],
+    track: bool,
+    mut requests: Requests,
+) {
+    let Some(first) = requests.opened().await else {
+        return;
+    };
+    let mut state = state.lock().await;
+    let ClientState {
+        conn,
+        in_transaction,
+        dirty_session,
+    } = &mut *state;
+    let Some(conn) = conn.as_mut() else {
+        return first.fail(CoreError::Released);
+    };
+    let node = cluster.node(source.member);
+    // The record may only guess (after a transaction statement failed): the server knows.
+    if *in_transaction {
+        match node.in_transaction_block(conn).await {
+            Ok(open) => *in_transaction = open,
+            Err(e) => return first.fail(e),
+        }
+    }
+    let statements = Statements::parse(text);
+    if statements.iter().any(|s| s.is_transaction_control()) {
+        return first.fail(CoreError::Unsupported(
+            "a cursor reads the rows of one statement: run BEGIN, COMMIT and the like with \
+             client.query()"
+                .into(),
+        ));
+    }
+    *dirty_session |= statements.leaves_session_state();
+    let (transaction, track_lsn) = match *in_transaction {
+        true => (CursorTransaction::Callers, false),
+        false => (
+            CursorTransaction::Own { read_only: false },
+            track && source.from_writer,
+        ),
+    };
+    let plan = CursorPlan {
+        statements: &statements,
+        params,
+        transaction,
+        track_lsn,
+    };
+    let served = node
+        .serve_cursor(
+            conn,
+            &plan,
+            first,
+            &mut requests,
+            None,
+            std::future::pending(),
+        )
+        .await;
+    if served.conn != ConnState::Fit {
+        // Its transaction state is unknown: release rolls back, or closes the connection.
+        *in_transaction = true;
+    }
+    if let Some(e) = served.settle() {
+        if e.is_connection_failure() {
+            cluster.member_connection_failed(source.member);
+        }
+        if source.from_writer && e.refused_before_running() {
+            cluster.refresh_roles();
+        }
+    }
 }
 
 /// Runs `text` on the client's connection and tracks what it did to the session.
