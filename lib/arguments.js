@@ -78,6 +78,38 @@ function readQueryArguments(method, text, values, options) {
   return { text, values: values.map((v) => prepareValue(v)), rowMode, route, consistency, minLsn }
 }
 
+/** The largest row count one request can ask for (the protocol's is a signed 32-bit number). */
+const MAX_ROWS = 0x7fffffff
+
+/** A count of rows to read at once (`batchSize`, `read(rows)`): an integer from 1 to 2³¹−1. */
+function readRowCount(where, rows) {
+  if (!Number.isInteger(rows) || rows < 1 || rows > MAX_ROWS) {
+    throw argumentError(`${where}: must be an integer from 1 to ${MAX_ROWS}, got ${describe(rows)}`)
+  }
+  return rows
+}
+
+/**
+ * Reads `cursor(text, values, options)`: the text and values as query() takes them (a query
+ * config too), and options `{ batchSize = 100, rowMode }`, plus, on the manager
+ * (`routed`), query()'s `route`, `consistency` and `minLsn`. Returns query()'s arguments with
+ * `batchSize`, or throws.
+ */
+function readCursorArguments(method, text, values, options, { routed }) {
+  if (options !== undefined && options !== null && (typeof options !== 'object' || Array.isArray(options))) {
+    throw argumentError(`${method}(text, values, options): options must be an object, got ${describe(options)}`)
+  }
+  const args = readQueryArguments(method, text, values, routed ? options : undefined)
+  const where = `${method}(text, values, options)`
+  const batchSize = options?.batchSize ?? 100
+  readRowCount(`${where}: options.batchSize`, batchSize)
+  const rowMode = options?.rowMode ?? args.rowMode
+  if (rowMode !== undefined && rowMode !== 'array') {
+    throw argumentError(`${where}: options.rowMode must be 'array' when given, got ${describe(rowMode)}`)
+  }
+  return { ...args, rowMode, batchSize }
+}
+
 /** `options.minLsn` of `where` as a BigInt, or throws. */
 function readLsn(where, text) {
   const position = parseLsn(text)
@@ -154,6 +186,8 @@ module.exports = {
   CONSISTENCY,
   describe,
   readQueryArguments,
+  readCursorArguments,
+  readRowCount,
   readClientKind,
   readSessionArguments,
   readSql,

@@ -1,6 +1,7 @@
 'use strict'
 // result: node-postgres-shaped results built from the native column form. Row objects are made
-// here, once per result, which is cheaper than setting each property through Node-API.
+// here, once per result (or per cursor batch), which is cheaper than setting each property
+// through Node-API.
 
 const { parsers } = require('./values')
 
@@ -23,8 +24,19 @@ function toResult(reply, rowMode) {
  * @param {'array' | undefined} rowMode
  */
 function toOneResult(raw, rowMode) {
-  const flat = raw[3]
-  const columns = raw[4]
+  const fields = toFields(raw[3])
+  return {
+    command: raw[0],
+    rowCount: raw[1],
+    oid: raw[2],
+    rows: toRows(fields, raw[4], rowMode),
+    fields,
+    rowAsArray: rowMode === 'array',
+  }
+}
+
+/** pg's field descriptions from the native flat form (6 entries per column). */
+function toFields(flat) {
   const width = flat.length / 6
   const fields = new Array(width)
   for (let c = 0; c < width; c++) {
@@ -39,6 +51,18 @@ function toOneResult(raw, rowMode) {
       format: 'text',
     }
   }
+  return fields
+}
+
+/**
+ * Rows as pg gives them from the native column form (`columns[c][r]`): values finished by type,
+ * then objects keyed by field name, or arrays with `rowMode: 'array'`.
+ * @param {{ name: string, dataTypeID: number }[]} fields
+ * @param {unknown[][]} columns
+ * @param {'array' | undefined} rowMode
+ */
+function toRows(fields, columns, rowMode) {
+  const width = fields.length
   for (let c = 0; c < width; c++) {
     const parse = parsers.get(fields[c].dataTypeID)
     if (parse !== undefined) {
@@ -65,14 +89,7 @@ function toOneResult(raw, rowMode) {
       rows[r] = row
     }
   }
-  return {
-    command: raw[0],
-    rowCount: raw[1],
-    oid: raw[2],
-    rows,
-    fields,
-    rowAsArray: rowMode === 'array',
-  }
+  return rows
 }
 
-module.exports = { toResult }
+module.exports = { toResult, toFields, toRows }
