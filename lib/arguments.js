@@ -2,7 +2,7 @@
 // arguments: the checks of every public call's arguments — the one validation layer (the native
 // side trusts what passes here). Each error names the call, the argument and what it got.
 
-const { argumentError } = require('./errors')
+const { argumentError, unsupportedError } = require('./errors')
 const { parseLsn } = require('./lsn')
 const { prepareValue } = require('./values')
 
@@ -26,6 +26,13 @@ const isObject = (value) => value !== null && typeof value === 'object' && !Arra
  */
 function readQueryArguments(method, text, values, options) {
   let rowMode
+  if (isObject(text) && typeof text.submit === 'function') {
+    throw unsupportedError(
+      `${method}() takes no pg Submittable (pg-cursor, pg-query-stream, …): it resolves with the whole result. ` +
+        'To read a large result a batch at a time, use manager.cursor(text, values, { batchSize }) ' +
+        "(or client.cursor() on a client from getClient()): an async iterator of rows with read(n) and close(), as pg-cursor's",
+    )
+  }
   if (isObject(text)) {
     const config = text
     if (typeof config.text !== 'string') {

@@ -20,7 +20,10 @@ const codes = Object.freeze({
   NOT_INITIALIZED: 'ERR_RRM_NOT_INITIALIZED',
   /** BEGIN / COMMIT / … through manager.query() (raised by the native side). */
   TRANSACTION_CONTROL: 'ERR_RRM_TRANSACTION_CONTROL',
-  /** COPY … FROM STDIN / TO STDOUT through query() (a TypeError, raised by the native side). */
+  /**
+   * What query() cannot do: COPY … FROM STDIN / TO STDOUT (raised by the native side), a pg
+   * Submittable such as pg-cursor (a TypeError).
+   */
   UNSUPPORTED: 'ERR_RRM_UNSUPPORTED',
   /** No member was primary for the whole of connectionTimeoutMillis (raised by the native side). */
   NO_PRIMARY: 'ERR_RRM_NO_PRIMARY',
@@ -44,6 +47,11 @@ function withCode(err, code) {
 /** A bad argument: `message` names the call, the argument and what it got (see arguments.js). */
 function argumentError(message) {
   return withCode(new TypeError(message), codes.INVALID_ARG_TYPE)
+}
+
+/** A call query() cannot serve (a pg Submittable): `message` names the way that can. */
+function unsupportedError(message) {
+  return withCode(new TypeError(message), codes.UNSUPPORTED)
 }
 
 /** A bad environment variable: `message` names it and the problem, never a secret it holds. */
@@ -73,6 +81,7 @@ module.exports = {
   codes,
   messages,
   argumentError,
+  unsupportedError,
   envError,
   closedError,
   notInitializedError,

@@ -115,6 +115,21 @@ test('query options: route, consistency, minLsn (parsed to a BigInt)', () => {
   }
 })
 
+test('a pg Submittable (pg-cursor, pg-query-stream) is refused, pointing to cursor()', () => {
+  for (const method of ['query', 'client.query']) {
+    assert.throws(
+      () => readQueryArguments(method, { text: 'SELECT 1', submit() {} }),
+      (err) => {
+        assert.ok(err instanceof TypeError)
+        assert.equal(err.code, 'ERR_RRM_UNSUPPORTED')
+        assert.ok(err.message.startsWith(`${method}() takes no pg Submittable`), err.message)
+        assert.match(err.message, /manager\.cursor\(text, values, \{ batchSize \}\)/)
+        return true
+      },
+    )
+  }
+})
+
 test("cursor(text, values, options): query()'s arguments, batchSize (100) and rowMode", () => {
   const args = readCursorArguments('cursor', 'SELECT $1', [1], { route: 'replica', batchSize: 7 }, { routed: true })
   assert.deepEqual(args, {
