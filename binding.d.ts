@@ -16,10 +16,27 @@ export declare class NativeClient {
    */
   submit(id: number, text: string, values: Array<string | Buffer | null>, track?: boolean, textTypes?: number[]): void
   /**
+   * A cursor over `text`'s rows on this client's connection: in the transaction the client
+   * has open, or else in one of its own for the cursor's life. It takes the connection at
+   * its first read, and holds it until it ends (the facade queues the client's other
+   * queries behind it).
+   */
+  cursor(text: string, values: Array<string | Buffer | null>, track: boolean): NativeCursor
+  /**
    * Returns the connection to its pool (rolling back a transaction left open), or closes it
    * when `destroy` is set, as pg-pool's `release(err)` does.
    */
   release(destroy: boolean): void
+}
+
+export declare class NativeCursor {
+  /** Asks for up to `rows` more rows (at least 1); the batch reaches `onComplete` under `id`. */
+  read(id: number, rows: number): void
+  /**
+   * Ends the cursor (its transaction commits); the final batch, with no rows, reaches
+   * `onComplete` under `id`.
+   */
+  close(id: number): void
 }
 
 export declare class NativeManager {
@@ -36,6 +53,11 @@ export declare class NativeManager {
    * text, for custom type parsers.
    */
   submit(id: number, text: string, values: Array<string | Buffer | null>, route: 'primary' | 'replica' | null, strong: boolean, minLsn: bigint | null, track: boolean, textTypes?: number[] | null): void
+  /**
+   * A cursor over `text`'s rows, placed as `submit` places a query; nothing is routed or
+   * opened before its first read.
+   */
+  cursor(text: string, values: Array<string | Buffer | null>, route: 'primary' | 'replica' | null, strong: boolean, minLsn: bigint | null, track: boolean): NativeCursor
   /** Checks out a dedicated connection; the client reaches `onComplete` under `id`. */
   submitGetClient(id: number, kind: 'read' | 'write'): void
   /**

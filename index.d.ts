@@ -184,6 +184,43 @@ export interface QueryOptions {
   minLsn?: string
 }
 
+/** `manager.cursor()` options: query()'s, and how many rows each batch carries. */
+export interface CursorOptions extends QueryOptions {
+  /** Rows per batch for `for await`, and read()'s default; an integer from 1 to 2³¹−1. 100. */
+  batchSize?: number
+  /** Rows as arrays, as with a query config's `rowMode`. */
+  rowMode?: 'array'
+}
+
+/** `client.cursor()` options (a client does not route). */
+export interface ClientCursorOptions {
+  /** Rows per batch for `for await`, and read()'s default; an integer from 1 to 2³¹−1. 100. */
+  batchSize?: number
+  rowMode?: 'array'
+}
+
+/**
+ * The rows of one statement a batch at a time, on one connection and in one transaction, with
+ * no more than a batch held on either side: iterate it with `for await` (leaving the loop early
+ * closes it), or use read(n) and close() as pg-cursor's. It holds a pooled connection from its
+ * first read until the rows run out, close(), an error, or the manager closing; one that is
+ * garbage-collected unclosed gives it back then.
+ */
+export declare class Cursor<R = any> {
+  private constructor()
+  /** The statement's fields, once the first read has answered; null before. */
+  readonly fields: FieldDef[] | null
+  /**
+   * Up to `rows` more rows (default: the batch size); `[]` once they have run out or the cursor
+   * is closed. An error rejects this read and every later one. `ERR_INVALID_ARG_TYPE` unless
+   * `rows` is an integer from 1 to 2³¹−1.
+   */
+  read(rows?: number): Promise<R[]>
+  /** Ends the cursor (its transaction commits) and gives its connection back. */
+  close(): Promise<void>
+  [Symbol.asyncIterator](): AsyncGenerator<R, void, undefined>
+}
+
 /** node-postgres's query config object. */
 export interface QueryConfig {
   text: string
@@ -223,7 +260,8 @@ export interface QueryResult<R = any> {
  * - `ERR_RRM_CLIENT_RELEASED`: a query on a released client, or a second `release()`;
  * - `ERR_RRM_NOT_INITIALIZED`: `getReadReplicaManager()` before initialization;
  * - `ERR_RRM_TRANSACTION_CONTROL`: BEGIN / COMMIT / … through `manager.query()`;
- * - `ERR_RRM_UNSUPPORTED` (TypeError): COPY … FROM STDIN / TO STDOUT through `query()`;
+ * - `ERR_RRM_UNSUPPORTED` (TypeError): COPY … FROM STDIN / TO STDOUT or a pg Submittable
+ *   (pg-cursor, pg-query-stream) through `query()`;
  * - `ERR_RRM_NO_PRIMARY`: no member was primary for the whole of `connectionTimeoutMillis`;
  * - `ERR_RRM_OUTCOME_UNKNOWN`: a write's connection broke after it was sent (not run again).
  */
@@ -332,7 +370,13 @@ export declare class Client {
    */
   query<R = any>(text: string | QueryConfig, values?: unknown[]): Promise<QueryResult<R>>
   /**
-   * Back to the pool; with an error (or true) the connection is closed instead. A second call
+   * A cursor over the rows of `text` on this connection: inside the transaction the client has
+   * open, else in one of its own until the cursor ends. It runs after the queries issued before
+   * it; those issued after it wait until it ends. Throws `ERR_INVALID_ARG_TYPE` on a bad argument.
+   */
+  cursor<R = any>(text: string | QueryConfig, values?: unknown[], options?: ClientCursorOptions): Cursor<R>
+  /**
+   * Back to the pool (open cursors are closed first); with an error (or true) the connection is closed instead. A second call
    * throws pg-pool's error, with code `ERR_RRM_CLIENT_RELEASED`.
    */
   release(err?: Error | boolean): void
@@ -460,6 +504,13 @@ export declare class ReadReplicaManager {
    * the server's `DatabaseError` / a connection error.
    */
   query<R = any>(text: string | QueryConfig, values?: unknown[], options?: QueryOptions): Promise<QueryResult<R>>
+  /**
+   * A cursor over the rows of `text`, routed as query() routes it (a read on a replica, in a
+   * read-only transaction; a write or a locking read on the primary). Nothing runs before the
+   * first read. Throws `ERR_INVALID_ARG_TYPE` on a bad argument; reads reject with query()'s
+   * errors, and `ERR_RRM_CLOSED` once the manager is closed.
+   */
+  cursor<R = any>(text: string | QueryConfig, values?: unknown[], options?: CursorOptions): Cursor<R>
   /**
    * A dedicated connection. Rejects with `ERR_INVALID_ARG_TYPE` on a bad kind, `ERR_RRM_CLOSED`
    * after close().

@@ -7,6 +7,7 @@ const { classifyQuery } = require('./lib/classify')
 const express = require('./lib/express')
 const { ReadReplicaManager } = require('./lib/manager')
 const { Client } = require('./lib/client')
+const { Cursor } = require('./lib/cursor')
 
 exports.initializeReadReplicaManager = singleton.initializeReadReplicaManager
 exports.initializeReadReplicaManagerFromEnv = singleton.initializeReadReplicaManagerFromEnv
@@ -17,3 +18,4 @@ exports.healthCheckHandler = express.healthCheckHandler
 exports.metricsHandler = express.metricsHandler
 exports.ReadReplicaManager = ReadReplicaManager
 exports.Client = Client
+exports.Cursor = Cursor

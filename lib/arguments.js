@@ -2,7 +2,7 @@
 // arguments: the checks of every public call's arguments — the one validation layer (the native
 // side trusts what passes here). Each error names the call, the argument and what it got.
 
-const { argumentError, configError } = require('./errors')
+const { argumentError, configError, unsupportedError } = require('./errors')
 const { parseLsn } = require('./lsn')
 const { passwordCallback } = require('./password')
 const { prepareValue } = require('./values')
@@ -27,6 +27,13 @@ const isObject = (value) => value !== null && typeof value === 'object' && !Arra
  */
 function readQueryArguments(method, text, values, options) {
   let rowMode
+  if (isObject(text) && typeof text.submit === 'function') {
+    throw unsupportedError(
+      `${method}() takes no pg Submittable (pg-cursor, pg-query-stream, …): it resolves with the whole result. ` +
+        'To read a large result a batch at a time, use manager.cursor(text, values, { batchSize }) ' +
+        "(or client.cursor() on a client from getClient()): an async iterator of rows with read(n) and close(), as pg-cursor's",
+    )
+  }
   if (isObject(text)) {
     const config = text
     if (typeof config.text !== 'string') {
@@ -77,6 +84,38 @@ function readQueryArguments(method, text, values, options) {
     }
   }
   return { text, values: values.map((v) => prepareValue(v)), rowMode, route, consistency, minLsn }
+}
+
+/** The largest row count one request can ask for (the protocol's is a signed 32-bit number). */
+const MAX_ROWS = 0x7fffffff
+
+/** A count of rows to read at once (`batchSize`, `read(rows)`): an integer from 1 to 2³¹−1. */
+function readRowCount(where, rows) {
+  if (!Number.isInteger(rows) || rows < 1 || rows > MAX_ROWS) {
+    throw argumentError(`${where}: must be an integer from 1 to ${MAX_ROWS}, got ${describe(rows)}`)
+  }
+  return rows
+}
+
+/**
+ * Reads `cursor(text, values, options)`: the text and values as query() takes them (a query
+ * config too), and options `{ batchSize = 100, rowMode }`, plus, on the manager
+ * (`routed`), query()'s `route`, `consistency` and `minLsn`. Returns query()'s arguments with
+ * `batchSize`, or throws.
+ */
+function readCursorArguments(method, text, values, options, { routed }) {
+  if (options !== undefined && options !== null && (typeof options !== 'object' || Array.isArray(options))) {
+    throw argumentError(`${method}(text, values, options): options must be an object, got ${describe(options)}`)
+  }
+  const args = readQueryArguments(method, text, values, routed ? options : undefined)
+  const where = `${method}(text, values, options)`
+  const batchSize = options?.batchSize ?? 100
+  readRowCount(`${where}: options.batchSize`, batchSize)
+  const rowMode = options?.rowMode ?? args.rowMode
+  if (rowMode !== undefined && rowMode !== 'array') {
+    throw argumentError(`${where}: options.rowMode must be 'array' when given, got ${describe(rowMode)}`)
+  }
+  return { ...args, rowMode, batchSize }
 }
 
 /** `options.minLsn` of `where` as a BigInt, or throws. */
@@ -202,6 +241,8 @@ module.exports = {
   CONSISTENCY,
   describe,
   readQueryArguments,
+  readCursorArguments,
+  readRowCount,
   readClientKind,
   readSessionArguments,
   readSql,

@@ -1,7 +1,8 @@
 'use strict'
 // client: a dedicated connection from `manager.getClient()`, released as with pg-pool.
 
-const { readQueryArguments } = require('./arguments')
+const { readCursorArguments, readQueryArguments } = require('./arguments')
+const { Cursor } = require('./cursor')
 const { releasedQueryError, releasedTwiceError } = require('./errors')
 const { toResult } = require('./result')
 
@@ -10,8 +11,10 @@ class Client {
   #dispatcher
   #sessions
   #released = false
-  /** The last query issued: each waits for it, so queries run in call order, as with pg. */
+  /** The last query or cursor issued: each waits for it, so they run in call order, as with pg. */
   #tail = Promise.resolve()
+  /** Cursors not yet ended: release() closes them. */
+  #cursors = new Set()
 
   constructor(nativeClient, dispatcher, sessions) {
     this.#native = nativeClient
@@ -45,12 +48,49 @@ class Client {
   }
 
   /**
+   * A cursor over the rows of `text` on this connection: in the transaction the client has
+   * open, else in one of its own until the cursor ends. It runs after the queries issued before
+   * it, and the ones issued after it wait until it ends (rows ran out, close(), an error).
+   * Throws a TypeError on a bad argument.
+   */
+  cursor(text, values, options) {
+    const args = readCursorArguments('client.cursor', text, values, options, { routed: false })
+    const sessions = this.#sessions
+    const session = sessions.current()
+    const track = sessions.tracking(session)
+    const turn = this.#tail
+    let ended
+    this.#tail = new Promise((resolve) => {
+      ended = resolve
+    })
+    const cursor = new Cursor({
+      open: async () => {
+        await turn
+        if (this.#released) throw releasedQueryError()
+        return this.#native.cursor(args.text, args.values, track)
+      },
+      onEnd: (writeLsn) => {
+        this.#cursors.delete(cursor)
+        sessions.wrote(session, writeLsn)
+        ended()
+      },
+      dispatcher: this.#dispatcher,
+      rowMode: args.rowMode,
+      batchSize: args.batchSize,
+    })
+    this.#cursors.add(cursor)
+    return cursor
+  }
+
+  /**
    * Returns the connection to its pool; with an error (or `true`) the connection is closed
-   * instead. A transaction left open is rolled back first. A second release throws.
+   * instead. Open cursors are closed, and a transaction left open is rolled back first. A
+   * second release throws.
    */
   release(err) {
     if (this.#released) throw releasedTwiceError()
     this.#released = true
+    for (const cursor of this.#cursors) cursor.close().catch(() => {})
     this.#native.release(Boolean(err))
   }
 }

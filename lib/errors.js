@@ -20,7 +20,10 @@ const codes = Object.freeze({
   NOT_INITIALIZED: 'ERR_RRM_NOT_INITIALIZED',
   /** BEGIN / COMMIT / … through manager.query() (raised by the native side). */
   TRANSACTION_CONTROL: 'ERR_RRM_TRANSACTION_CONTROL',
-  /** COPY … FROM STDIN / TO STDOUT through query() (a TypeError, raised by the native side). */
+  /**
+   * What query() cannot do: COPY … FROM STDIN / TO STDOUT (raised by the native side), a pg
+   * Submittable such as pg-cursor (a TypeError).
+   */
   UNSUPPORTED: 'ERR_RRM_UNSUPPORTED',
   /** No member was primary for the whole of connectionTimeoutMillis (raised by the native side). */
   NO_PRIMARY: 'ERR_RRM_NO_PRIMARY',
@@ -86,7 +89,7 @@ function releasedTwiceError() {
   return withCode(new Error(messages.RELEASED_TWICE), codes.CLIENT_RELEASED)
 }
 
-/** Something this package does not do, with what to use instead. */
+/** Something this package does not do (a pg Submittable, binary results): `message` names the way that can. */
 function unsupportedError(message) {
   return withCode(new TypeError(message), codes.UNSUPPORTED)
 }

@@ -2,8 +2,15 @@
 // manager: ReadReplicaManager, the object initializeReadReplicaManager() resolves to — routed
 // queries, dedicated clients, read-your-writes sessions, status and metrics, graceful close.
 
-const { readClientKind, readQueryArguments, readSessionArguments, readSql } = require('./arguments')
+const {
+  readClientKind,
+  readCursorArguments,
+  readQueryArguments,
+  readSessionArguments,
+  readSql,
+} = require('./arguments')
 const { Client } = require('./client')
+const { Cursor } = require('./cursor')
 const { closedError } = require('./errors')
 const { createPg } = require('./pg')
 const { toResult } = require('./result')
@@ -89,6 +96,30 @@ class ReadReplicaManager {
       closed: () => this.#closed,
     })
     return this.#pg
+  }
+
+  /**
+   * A cursor over the rows of `text`, routed as query() routes it: an async iterator of rows,
+   * with read(n) and close() as pg-cursor's. Nothing runs before the first read; the rows come
+   * a batch at a time, on one connection and in one transaction, until they run out or the
+   * cursor is closed. Throws a TypeError on a bad argument.
+   */
+  cursor(text, values, options) {
+    const args = readCursorArguments('cursor', text, values, options, { routed: true })
+    const sessions = this.#sessions
+    const session = sessions.current()
+    const { strong, minLsn } = sessions.forRead(session, args)
+    const track = sessions.tracking(session)
+    return new Cursor({
+      open: () => {
+        if (this.#closed) throw closedError()
+        return this.#native.cursor(args.text, args.values, args.route, strong, minLsn, track)
+      },
+      onEnd: (writeLsn) => sessions.wrote(session, writeLsn),
+      dispatcher: this.#dispatcher,
+      rowMode: args.rowMode,
+      batchSize: args.batchSize,
+    })
   }
 
   /** A dedicated connection: `'read'` from a healthy replica, `'write'` from the primary. */

@@ -1,6 +1,7 @@
 'use strict'
 // result: node-postgres-shaped results built from the native column form. Row objects are made
-// here, once per result, which is cheaper than setting each property through Node-API.
+// here, once per result (or per cursor batch), which is cheaper than setting each property
+// through Node-API.
 
 const { parsers } = require('./values')
 
@@ -9,9 +10,7 @@ const { parsers } = require('./values')
  * multi-statement text (as pg). `writeLsn` is read by the caller (sessions), not here.
  * @param {unknown[]} reply
  * @param {'array' | undefined} rowMode
- * @param {((oid: number) => ((text: string) => unknown) | null) | undefined} parserFor a custom
- *   parser for a type, given the text pg would (the native side sends text for those types), or
- *   null for pg's default form
+ * @param {ParserFor | undefined} parserFor
  */
 function toResult(reply, rowMode, parserFor) {
   if (!reply[0]) return toOneResult(reply[2], rowMode, parserFor)
@@ -21,14 +20,31 @@ function toResult(reply, rowMode, parserFor) {
 }
 
 /**
+ * A custom parser for a type, given the text pg would give it (the native side sends text for
+ * those types), or null for pg's default form (manager.pg's type parsers).
+ * @typedef {(oid: number) => ((text: string) => unknown) | null} ParserFor
+ */
+
+/**
  * @param {[string | null, number | null, number | null, unknown[], unknown[][]]} raw
  *   command, rowCount, oid, fields (6 entries per column), columns
  * @param {'array' | undefined} rowMode
- * @param {((oid: number) => ((text: string) => unknown) | null) | undefined} parserFor
+ * @param {ParserFor | undefined} parserFor
  */
 function toOneResult(raw, rowMode, parserFor) {
-  const flat = raw[3]
-  const columns = raw[4]
+  const fields = toFields(raw[3])
+  return {
+    command: raw[0],
+    rowCount: raw[1],
+    oid: raw[2],
+    rows: toRows(fields, raw[4], rowMode, parserFor),
+    fields,
+    rowAsArray: rowMode === 'array',
+  }
+}
+
+/** pg's field descriptions from the native flat form (6 entries per column). */
+function toFields(flat) {
   const width = flat.length / 6
   const fields = new Array(width)
   for (let c = 0; c < width; c++) {
@@ -43,6 +59,19 @@ function toOneResult(raw, rowMode, parserFor) {
       format: 'text',
     }
   }
+  return fields
+}
+
+/**
+ * Rows as pg gives them from the native column form (`columns[c][r]`): values finished by type,
+ * then objects keyed by field name, or arrays with `rowMode: 'array'`.
+ * @param {{ name: string, dataTypeID: number }[]} fields
+ * @param {unknown[][]} columns
+ * @param {'array' | undefined} rowMode
+ * @param {ParserFor | undefined} parserFor
+ */
+function toRows(fields, columns, rowMode, parserFor) {
+  const width = fields.length
   for (let c = 0; c < width; c++) {
     const oid = fields[c].dataTypeID
     const parse = parserFor?.(oid) ?? parsers.get(oid)
@@ -70,14 +99,7 @@ function toOneResult(raw, rowMode, parserFor) {
       rows[r] = row
     }
   }
-  return {
-    command: raw[0],
-    rowCount: raw[1],
-    oid: raw[2],
-    rows,
-    fields,
-    rowAsArray: rowMode === 'array',
-  }
+  return rows
 }
 
-module.exports = { toResult }
+module.exports = { toResult, toFields, toRows }

@@ -3,6 +3,7 @@
 import express from 'express'
 import {
   type Client,
+  type Cursor,
   classifyQuery,
   closeReadReplicaManager,
   type DatabaseError,
@@ -114,7 +115,19 @@ export async function typed(): Promise<void> {
     void detail
   }
 
+  // Large results, a batch at a time.
+  let total = 0
+  for await (const row of manager.cursor<{ n: number }>('SELECT n FROM big', [], { batchSize: 500 })) total += row.n
+  const cursor: Cursor<{ n: number }> = manager.cursor('SELECT n FROM big WHERE n > $1', [total], { route: 'primary' })
+  const some: { n: number }[] = await cursor.read(10)
+  const described: FieldDef[] | null = cursor.fields
+  await cursor.close()
+  void some
+  void described
+
   const client: Client = await manager.getClient()
+  const onClient = client.cursor<{ n: number }>({ text: 'SELECT n FROM big', rowMode: 'array' }, [], { batchSize: 2 })
+  await onClient.close()
   client.release(new Error('broken'))
   const route: 'replica' | 'primary' | 'reject' = classifyQuery('SELECT 1').route
   void route

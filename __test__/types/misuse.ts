@@ -17,7 +17,13 @@ export async function misuse(): Promise<void> {
   await initializeReadReplicaManager({ host: 'h' }, [], { healthCheckInterval: '30s' })
   // @ts-expect-error replica configs are an array
   await initializeReadReplicaManager({ host: 'h' }, { host: 'r' })
+  // @ts-expect-error batchSize is a number
+  manager.cursor('SELECT 1', [], { batchSize: '100' })
+  // @ts-expect-error a cursor's read() resolves with rows, not a Result
+  ;(await manager.cursor<{ n: number }>('SELECT 1 AS n').read()).rows
   const client = await manager.getClient('write')
+  // @ts-expect-error a client does not route
+  client.cursor('SELECT 1', [], { route: 'primary' })
   // @ts-expect-error release takes an error or a boolean
   client.release('now')
 }

@@ -8,6 +8,8 @@ const require = createRequire(import.meta.url)
 const {
   describe,
   readQueryArguments,
+  readCursorArguments,
+  readRowCount,
   readClientKind,
   readSessionArguments,
   readSql,
@@ -111,6 +113,54 @@ test('query options: route, consistency, minLsn (parsed to a BigInt)', () => {
   for (const mode of ['eventual', 'read-your-writes', 'strong']) {
     assert.equal(readQueryArguments('query', 'x', [], { consistency: mode }).consistency, mode)
   }
+})
+
+test('a pg Submittable (pg-cursor, pg-query-stream) is refused, pointing to cursor()', () => {
+  for (const method of ['query', 'client.query']) {
+    assert.throws(
+      () => readQueryArguments(method, { text: 'SELECT 1', submit() {} }),
+      (err) => {
+        assert.ok(err instanceof TypeError)
+        assert.equal(err.code, 'ERR_RRM_UNSUPPORTED')
+        assert.ok(err.message.startsWith(`${method}() takes no pg Submittable`), err.message)
+        assert.match(err.message, /manager\.cursor\(text, values, \{ batchSize \}\)/)
+        return true
+      },
+    )
+  }
+})
+
+test("cursor(text, values, options): query()'s arguments, batchSize (100) and rowMode", () => {
+  const args = readCursorArguments('cursor', 'SELECT $1', [1], { route: 'replica', batchSize: 7 }, { routed: true })
+  assert.deepEqual(args, {
+    text: 'SELECT $1',
+    values: ['1'],
+    rowMode: undefined,
+    route: 'replica',
+    consistency: null,
+    minLsn: null,
+    batchSize: 7,
+  })
+  assert.equal(readCursorArguments('cursor', 'x', undefined, undefined, { routed: true }).batchSize, 100)
+  assert.equal(readCursorArguments('cursor', 'x', [], { rowMode: 'array' }, { routed: true }).rowMode, 'array')
+  assert.equal(
+    readCursorArguments('cursor', { text: 'x', rowMode: 'array' }, [], {}, { routed: true }).rowMode,
+    'array',
+  )
+  const client = readCursorArguments('client.cursor', 'x', [], { route: 'primary', batchSize: 2 }, { routed: false })
+  assert.equal(client.route, null, 'a client does not route')
+  const c = (text, values, options) => () => readCursorArguments('cursor', text, values, options, { routed: true })
+  throwsArgument(
+    c('x', [], { batchSize: 0 }),
+    /^cursor\(text, values, options\): options\.batchSize: must be an integer from 1 to 2147483647, got a number$/,
+  )
+  throwsArgument(c('x', [], { batchSize: '10' }), /options\.batchSize: .* got the string "10"/)
+  throwsArgument(c('x', [], { rowMode: 'object' }), /options\.rowMode must be 'array'/)
+  throwsArgument(c('x', [], { route: 'x' }), /options\.route/)
+  throwsArgument(c('x', [], 5), /^cursor\(text, values, options\): options must be an object, got a number$/)
+  throwsArgument(c(5), /^cursor\(text\)/)
+  assert.equal(readRowCount('read(rows)', 2 ** 31 - 1), 2 ** 31 - 1)
+  throwsArgument(() => readRowCount('read(rows)', 2 ** 31), /^read\(rows\): must be an integer/)
 })
 
 test("getClient(kind): 'read' or 'write'", () => {

@@ -7,6 +7,7 @@ pub mod client_link;
 pub mod cluster;
 pub mod command;
 pub mod config;
+pub mod cursor;
 pub mod error;
 pub mod events;
 pub mod health;

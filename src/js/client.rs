@@ -7,8 +7,10 @@ use napi_derive::napi;
 
 use super::completions::Completions;
 use super::convert::{params, JsParam, JsResult};
+use super::cursor::NativeCursor;
 use super::error::Settled;
 use crate::core::cluster::{Checkout, Cluster};
+use crate::core::cursor as core_cursor;
 use crate::core::session::Dedicated;
 use crate::core::statement::Statements;
 
@@ -65,6 +67,30 @@ impl NativeClient {
                 .await;
             completions.finish(id, Settled(outcome.map(JsResult)));
         });
+    }
+
+    /// A cursor over `text`'s rows on this client's connection: in the transaction the client
+    /// has open, or else in one of its own for the cursor's life. It takes the connection at
+    /// its first read, and holds it until it ends (the facade queues the client's other
+    /// queries behind it).
+    #[napi(
+        catch_unwind,
+        ts_args_type = "text: string, values: Array<string | Buffer | null>, track: boolean"
+    )]
+    pub fn cursor(&self, text: String, values: Vec<JsParam>, track: bool) -> NativeCursor {
+        let (cursor, mut requests) = core_cursor::channel();
+        let cluster = self.cluster.clone();
+        let held = self.held.clone();
+        let params = params(values);
+        napi::bindgen_prelude::spawn(async move {
+            let Some(first) = requests.opened().await else {
+                return;
+            };
+            let mut held = held.lock().await;
+            held.serve_cursor(&cluster, &text, &params, track, first, requests)
+                .await;
+        });
+        NativeCursor::new(cursor, self.completions.clone())
     }
 
     /// Returns the connection to its pool (rolling back a transaction left open), or closes it

@@ -10,10 +10,11 @@ use super::raw::{RawEnv, RawValue};
 use crate::core::client_link::ServerMessage;
 use crate::core::cluster::MemberStatus;
 use crate::core::config::{ConfigValue, Fields};
+use crate::core::cursor::Batch;
 use crate::core::events::Event;
 use crate::core::health::{HealthState, Role};
 use crate::core::metrics::MetricsSnapshot;
-use crate::core::result::{Outcome, QueryOutput, Reply};
+use crate::core::result::{Field, Outcome, QueryOutput, Reply};
 use crate::core::router::{Reason, Route};
 use crate::core::values::{Param, Value};
 
@@ -200,27 +201,63 @@ fn output_to_js(env: RawEnv, val: &QueryOutput) -> Result<RawValue> {
     env.set_element(out, 0, command)?;
     env.set_element(out, 1, number(val.row_count.map(|n| n as f64))?)?;
     env.set_element(out, 2, number(val.oid.map(f64::from))?)?;
-    let fields = env.array(val.fields.len() * 6)?;
-    for (i, f) in val.fields.iter().enumerate() {
+    env.set_element(out, 3, fields_to_js(env, &val.fields)?)?;
+    env.set_element(out, 4, columns_to_js(env, &val.columns)?)?;
+    Ok(out)
+}
+
+/// Fields flat: name, tableID, columnID, dataTypeID, dataTypeSize, dataTypeModifier per column.
+fn fields_to_js(env: RawEnv, fields: &[Field]) -> Result<RawValue> {
+    let out = env.array(fields.len() * 6)?;
+    for (i, f) in fields.iter().enumerate() {
         let at = (i * 6) as u32;
-        env.set_element(fields, at, env.string(&f.name)?)?;
-        env.set_element(fields, at + 1, env.number(f.table_id.into())?)?;
-        env.set_element(fields, at + 2, env.number(f.column_id.into())?)?;
-        env.set_element(fields, at + 3, env.number(f.type_id.into())?)?;
-        env.set_element(fields, at + 4, env.number(f.type_size.into())?)?;
-        env.set_element(fields, at + 5, env.number(f.type_modifier.into())?)?;
+        env.set_element(out, at, env.string(&f.name)?)?;
+        env.set_element(out, at + 1, env.number(f.table_id.into())?)?;
+        env.set_element(out, at + 2, env.number(f.column_id.into())?)?;
+        env.set_element(out, at + 3, env.number(f.type_id.into())?)?;
+        env.set_element(out, at + 4, env.number(f.type_size.into())?)?;
+        env.set_element(out, at + 5, env.number(f.type_modifier.into())?)?;
     }
-    env.set_element(out, 3, fields)?;
-    let columns = env.array(val.columns.len())?;
-    for (c, column) in val.columns.iter().enumerate() {
+    Ok(out)
+}
+
+/// `columns[c][r]`, each value as pg gives it (or in the form the facade finishes).
+fn columns_to_js(env: RawEnv, columns: &[Vec<Value>]) -> Result<RawValue> {
+    let out = env.array(columns.len())?;
+    for (c, column) in columns.iter().enumerate() {
         let array = env.array(column.len())?;
         for (r, value) in column.iter().enumerate() {
             env.set_element(array, r as u32, value_to_js(env, value)?)?;
         }
-        env.set_element(columns, c as u32, array)?;
+        env.set_element(out, c as u32, array)?;
     }
-    env.set_element(out, 4, columns)?;
     Ok(out)
+}
+
+/// A cursor's batch for JS, compact as [`JsResult`]: `[done, writeLsn, fields, columns]`,
+/// `fields` flat as in a result (null after the first batch), `columns[c][r]` the values.
+/// lib/cursor.js turns it into rows with lib/result.js.
+pub struct JsBatch(pub Batch);
+
+impl ToNapiValue for JsBatch {
+    unsafe fn to_napi_value(env: sys::napi_env, val: Self) -> Result<sys::napi_value> {
+        let env = RawEnv(env);
+        let batch = val.0;
+        let out = env.array(4)?;
+        env.set_element(out, 0, env.boolean(batch.done)?)?;
+        let lsn = match batch.write_lsn {
+            Some(lsn) => env.string(&lsn.to_string())?,
+            None => env.null()?,
+        };
+        env.set_element(out, 1, lsn)?;
+        let fields = match &batch.fields {
+            Some(fields) => fields_to_js(env, fields)?,
+            None => env.null()?,
+        };
+        env.set_element(out, 2, fields)?;
+        env.set_element(out, 3, columns_to_js(env, &batch.columns)?)?;
+        Ok(out)
+    }
 }
 
 /// `classifyQuery()`'s answer: `{ route: 'replica' | 'primary' | 'reject', reason }`.

@@ -14,12 +14,14 @@ use super::completions::{Completions, EVENT_ID};
 use super::convert::{
     params, JsEvent, JsFields, JsParam, JsResult, JsRoute, MetricsReport, StatusReport,
 };
+use super::cursor::NativeCursor;
 use super::error::Settled;
 use super::password::{self, PasswordFunction};
 use super::session::NativeSession;
 use crate::core::checker;
 use crate::core::cluster::{Causal, ClientKind, Cluster};
 use crate::core::config::{parse_node, parse_options};
+use crate::core::cursor as core_cursor;
 use crate::core::error::CoreError;
 use crate::core::lsn::Lsn;
 use crate::core::node::StatementOptions;
@@ -36,6 +38,24 @@ pub struct NativeManager {
 pub enum RouteOverride {
     Primary,
     Replica,
+}
+
+impl RouteOverride {
+    fn target(self) -> Target {
+        match self {
+            RouteOverride::Primary => Target::Primary,
+            RouteOverride::Replica => Target::Replica,
+        }
+    }
+}
+
+/// Read-your-writes for one query or cursor, as the facade's sessions decided it.
+fn causal(strong: bool, min_lsn: Option<BigInt>, track: bool) -> Causal {
+    Causal {
+        strong,
+        min_lsn: min_lsn.map(|lsn| Lsn(lsn.get_u64().1)),
+        track_write: track,
+    }
 }
 
 /// What `getClient(kind)` asks for.
@@ -161,15 +181,8 @@ impl NativeManager {
         text_types: Option<Vec<u32>>,
     ) {
         self.completions.begin(env.raw());
-        let route = route.map(|r| match r {
-            RouteOverride::Primary => Target::Primary,
-            RouteOverride::Replica => Target::Replica,
-        });
-        let causal = Causal {
-            strong,
-            min_lsn: min_lsn.map(|lsn| Lsn(lsn.get_u64().1)),
-            track_write: track,
-        };
+        let route = route.map(RouteOverride::target);
+        let causal = causal(strong, min_lsn, track);
         let cluster = self.cluster.clone();
         let completions = self.completions.clone();
         let params = params(values);
@@ -182,6 +195,34 @@ impl NativeManager {
             let outcome = cluster.query(&text, &params, route, causal, options).await;
             completions.finish(id, Settled(outcome.map(JsResult)));
         });
+    }
+
+    /// A cursor over `text`'s rows, placed as `submit` places a query; nothing is routed or
+    /// opened before its first read.
+    #[napi(
+        catch_unwind,
+        ts_args_type = "text: string, values: Array<string | Buffer | null>, route: 'primary' | 'replica' | null, strong: boolean, minLsn: bigint | null, track: boolean"
+    )]
+    pub fn cursor(
+        &self,
+        text: String,
+        values: Vec<JsParam>,
+        route: Option<RouteOverride>,
+        strong: bool,
+        min_lsn: Option<BigInt>,
+        track: bool,
+    ) -> NativeCursor {
+        let (cursor, requests) = core_cursor::channel();
+        let cluster = self.cluster.clone();
+        let causal = causal(strong, min_lsn, track);
+        let params = params(values);
+        let route = route.map(RouteOverride::target);
+        napi::bindgen_prelude::spawn(async move {
+            cluster
+                .serve_cursor(text, params, route, causal, requests)
+                .await;
+        });
+        NativeCursor::new(cursor, self.completions.clone())
     }
 
     /// Checks out a dedicated connection; the client reaches `onComplete` under `id`.

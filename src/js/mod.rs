@@ -6,6 +6,7 @@
 pub mod client;
 pub mod completions;
 pub mod convert;
+pub mod cursor;
 pub mod error;
 pub mod manager;
 pub mod password;

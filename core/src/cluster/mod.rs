@@ -6,9 +6,11 @@
 //! `primary`), then `replica_0`, `replica_1`, … in order.
 //!
 //! - [`route`]: where each statement runs, read failover, waiting for a primary, checkouts.
+//! - [`cursor`]: where a cursor runs, and opening it elsewhere when its member fails.
 //! - [`roles`]: who is primary now, refreshing roles on demand, waiting for the next primary.
 //! - [`record`]: recording health checks and failures, and the events they raise.
 
+mod cursor;
 mod record;
 mod roles;
 mod route;
@@ -17,7 +19,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock, Weak};
 use std::time::SystemTime;
 
-use tokio::sync::Notify;
+use tokio::sync::{watch, Notify};
 use tokio::task::JoinHandle;
 
 use crate::balancer::RoundRobin;
@@ -105,6 +107,8 @@ pub struct Cluster {
     events: OnceLock<EventSink>,
     balancer: RoundRobin,
     closed: AtomicBool,
+    /// Turns true on close: work that outlives a call (cursors) ends then.
+    closing: watch::Sender<bool>,
     /// Background tasks (health loops, idle reaper, role refreshes), aborted on close.
     tasks: Mutex<Vec<JoinHandle<()>>>,
     /// Itself, for the background work it starts on demand.
@@ -186,6 +190,7 @@ impl Cluster {
             events: OnceLock::new(),
             balancer: RoundRobin::default(),
             closed: AtomicBool::new(false),
+            closing: watch::Sender::new(false),
             tasks: Mutex::new(Vec::new()),
             this: this.clone(),
         })
@@ -237,6 +242,12 @@ impl Cluster {
 
     pub fn is_closed(&self) -> bool {
         self.closed.load(Ordering::Acquire)
+    }
+
+    /// Completes once the manager is closed (at once when it is already).
+    pub async fn closed(&self) {
+        let mut closing = self.closing.subscribe();
+        let _ = closing.wait_for(|closed| *closed).await;
     }
 
     /// The node a checkout came from.
@@ -297,6 +308,7 @@ impl Cluster {
         if self.closed.swap(true, Ordering::AcqRel) {
             return;
         }
+        self.closing.send_replace(true);
         let tasks = std::mem::take(&mut *self.tasks.lock().unwrap_or_else(|e| e.into_inner()));
         for task in tasks {
             task.abort();

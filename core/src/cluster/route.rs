@@ -14,6 +14,19 @@ use crate::router::{Reason, Route, Target};
 use crate::statement::Statements;
 use crate::values::Param;
 
+/// Where a text runs ([`Cluster::place`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Placement {
+    /// Transaction control, which needs a dedicated client.
+    Reject,
+    /// On the member that is primary now. `read`: the router took it for a read (forced there,
+    /// or a strong read), so a broken connection may be replaced; `track`: report the WAL
+    /// position that covers it.
+    Primary { read: bool, track: bool },
+    /// A read on an eligible standby, failing over to the primary.
+    Standby,
+}
+
 impl Cluster {
     /// Runs one text where the router (or `route_override`) sends it, with read-your-writes:
     /// a read waits for, or avoids, standbys that have not replayed `causal.min_lsn`; a write
@@ -31,7 +44,7 @@ impl Cluster {
             .await
     }
 
-    /// [`Cluster::query`] for a text already parsed.
+    /// [`Cluster::query`] for a text already parsed, with what the client brings (`options`).
     pub async fn query_statements(
         &self,
         statements: &Statements<'_>,
@@ -41,6 +54,31 @@ impl Cluster {
         options: StatementOptions<'_>,
     ) -> Result<Outcome, CoreError> {
         self.ensure_open()?;
+        match self.place(statements, route_override, causal) {
+            Placement::Reject => Err(CoreError::TransactionControl),
+            Placement::Primary { read, track } => {
+                // A read sent to the primary may still be retried on a fresh connection; a
+                // write never.
+                let retry = match read {
+                    true => Retry::Read { limit: None },
+                    false => Retry::Never,
+                };
+                self.on_primary(statements, params, retry, track, options)
+                    .await
+            }
+            Placement::Standby => self.read(statements, params, causal, options).await,
+        }
+    }
+
+    /// Where a text runs — the router's answer, or the caller's override — with
+    /// read-your-writes' `strong` reads sent to the primary; counted in the metrics. The one
+    /// routing decision of `query` and `cursor`.
+    pub(super) fn place(
+        &self,
+        statements: &Statements<'_>,
+        route_override: Option<Target>,
+        causal: Causal,
+    ) -> Placement {
         let classified = self.router.classify_statements(statements);
         let route = match route_override {
             Some(Target::Replica) => Route {
@@ -53,37 +91,30 @@ impl Cluster {
             },
             None => classified,
         };
-        // A read sent to the primary may still be retried on a fresh connection; a write never.
-        let primary_retry = match classified.target {
-            Target::Replica => Retry::Read { limit: None },
-            _ => Retry::Never,
-        };
+        let read = classified.target == Target::Replica;
         self.counters.route(route.reason);
         match route.target {
-            Target::Reject => Err(CoreError::TransactionControl),
+            Target::Reject => Placement::Reject,
             Target::Primary => {
                 self.counters.write();
                 // Anything run on the primary in a session is tracked: a statement forced there
                 // may call a function that writes.
-                self.on_primary(
-                    statements,
-                    params,
-                    primary_retry,
-                    causal.track_write,
-                    options,
-                )
-                .await
+                Placement::Primary {
+                    read,
+                    track: causal.track_write,
+                }
             }
             Target::Replica if causal.strong => {
                 self.counters.read();
                 self.counters.consistency_primary_read();
-                let retry = Retry::Read { limit: None };
-                self.on_primary(statements, params, retry, false, options)
-                    .await
+                Placement::Primary {
+                    read: true,
+                    track: false,
+                }
             }
             Target::Replica => {
                 self.counters.read();
-                self.read(statements, params, causal, options).await
+                Placement::Standby
             }
         }
     }
@@ -181,7 +212,7 @@ impl Cluster {
     }
 
     /// The next eligible standby in the rotation, other than `except`.
-    fn pick_standby(&self, except: Option<usize>) -> Option<usize> {
+    pub(super) fn pick_standby(&self, except: Option<usize>) -> Option<usize> {
         self.balancer.pick(self.members.len(), |i| {
             Some(i) != except && self.members[i].health.is_eligible()
         })
@@ -224,7 +255,7 @@ impl Cluster {
     /// The member that is primary now, waiting for one until `deadline`. When the member that
     /// should be primary (the last one, else the configured one) fails in a way waiting cannot
     /// mend — a certificate, a password — that error comes at once.
-    async fn await_primary(&self, deadline: Instant) -> Result<usize, CoreError> {
+    pub(super) async fn await_primary(&self, deadline: Instant) -> Result<usize, CoreError> {
         if let Some(w) = self.writer() {
             return Ok(w);
         }
@@ -252,7 +283,7 @@ impl Cluster {
     /// is no longer the primary (down, demoted). A primary that is still one refused for a
     /// reason of its own (a terminated backend, `default_transaction_read_only`, too many
     /// connections): running the statement again there would only repeat that.
-    async fn primary_failed(&self, w: usize, deadline: Instant) -> bool {
+    pub(super) async fn primary_failed(&self, w: usize, deadline: Instant) -> bool {
         let _ = tokio::time::timeout_at(deadline, checker::check_member(self, w)).await;
         if self.writer() == Some(w) {
             return false;

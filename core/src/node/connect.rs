@@ -134,6 +134,12 @@ impl std::ops::Deref for Connection {
     }
 }
 
+impl std::ops::DerefMut for Connection {
+    fn deref_mut(&mut self) -> &mut ClientWrapper {
+        &mut self.client
+    }
+}
+
 impl managed::Manager for Connector {
     type Type = Connection;
     type Error = CoreError;

@@ -6,6 +6,7 @@ use std::time::Duration;
 use tokio::time::Instant;
 use tokio_postgres::error::SqlState;
 use tokio_postgres::types::ToSql;
+use tokio_postgres::{Column, Row, Statement};
 
 use super::probe::{insert_lsn, replay_lsn};
 use super::server_text::resolve_server_text;
@@ -29,7 +30,7 @@ const MAX_MESSAGE_BYTES: usize = 0x3FFF_FFFF;
 
 /// Times a read is retried on fresh connections when the pooled ones turn out to be broken
 /// (a restarted server, terminated backends).
-const STALE_RETRIES: usize = 3;
+pub(super) const STALE_RETRIES: usize = 3;
 
 /// What a client brings to each statement it runs on a pooled connection.
 #[derive(Debug, Clone, Copy, Default)]
@@ -209,7 +210,7 @@ impl Node {
 
     /// Stops the statement running on `conn` if the server still listens, and closes the
     /// connection: one with an exchange in flight is never pooled again.
-    fn abandon(&self, conn: Object) {
+    pub(crate) fn abandon(&self, conn: Object) {
         let cancel = conn.cancel_token();
         let tls = self.tls.clone();
         tokio::spawn(async move {
@@ -229,19 +230,7 @@ impl Node {
         may_wrap: bool,
         text_types: &[u32],
     ) -> Result<Reply, CoreError> {
-        let size = statements.sql().len() + params.iter().map(Param::wire_len).sum::<usize>();
-        if size > MAX_MESSAGE_BYTES {
-            return Err(CoreError::InvalidInput(format!(
-                "the text and values take {size} bytes, over the server's limit of {MAX_MESSAGE_BYTES} bytes per message"
-            )));
-        }
-        if statements.iter().any(|s| s.is_copy_stream()) {
-            return Err(CoreError::Unsupported(
-                "COPY … FROM STDIN / TO STDOUT needs a streaming API, which query() is not; \
-                 COPY to or from a server file, or INSERT … SELECT, work as usual"
-                    .into(),
-            ));
-        }
+        check_input(statements, params)?;
         if statements.len() < 2 || !params.is_empty() {
             // One statement (or several with parameters, which the server itself rejects).
             let Some(last) = statements.last() else {
@@ -301,18 +290,8 @@ impl Node {
                 conn.statement_cache.clear();
             }
             let statement = conn.prepare_cached(sql).await.map_err(driver)?;
-            let expected = statement.params().len();
-            if expected != params.len() {
-                if params.is_empty() {
-                    // pg sends text without values through the simple protocol, where the
-                    // server itself reports the placeholder ("there is no parameter $1").
-                    conn.simple_query(sql).await.map_err(driver)?;
-                }
-                return Err(CoreError::ParameterCount {
-                    expected,
-                    got: params.len(),
-                });
-            }
+            self.check_param_count(conn, sql, &statement, params)
+                .await?;
             match execute(conn, &statement, params, command, text_types).await {
                 // The cached statement went stale (the schema changed, or the session ran
                 // DISCARD / DEALLOCATE): forget it and prepare again, once.
@@ -324,6 +303,92 @@ impl Node {
             }
         }
     }
+}
+
+impl Node {
+    /// Stops a statement whose placeholders do not match the values before it is sent (the
+    /// driver would refuse to bind it), with the error the server gives pg.
+    pub(super) async fn check_param_count(
+        &self,
+        conn: &Object,
+        sql: &str,
+        statement: &Statement,
+        params: &[Param],
+    ) -> Result<(), CoreError> {
+        let expected = statement.params().len();
+        if expected == params.len() {
+            return Ok(());
+        }
+        if params.is_empty() {
+            // pg sends text without values through the simple protocol, where the server
+            // itself reports the placeholder ("there is no parameter $1").
+            conn.simple_query(sql)
+                .await
+                .map_err(|e| CoreError::from_driver(e, &self.label))?;
+        }
+        Err(CoreError::ParameterCount {
+            expected,
+            got: params.len(),
+        })
+    }
+}
+
+/// Refuses what no statement call can send: text and values over the server's message limit,
+/// and COPY's streaming modes.
+pub(super) fn check_input(statements: &Statements<'_>, params: &[Param]) -> Result<(), CoreError> {
+    let size = statements.sql().len() + params.iter().map(Param::wire_len).sum::<usize>();
+    if size > MAX_MESSAGE_BYTES {
+        return Err(CoreError::InvalidInput(format!(
+            "the text and values take {size} bytes, over the server's limit of {MAX_MESSAGE_BYTES} bytes per message"
+        )));
+    }
+    if statements.iter().any(|s| s.is_copy_stream()) {
+        return Err(CoreError::Unsupported(
+            "COPY … FROM STDIN / TO STDOUT needs the protocol's copy mode, which neither \
+             query() nor cursor() drives; COPY to or from a server file, or INSERT … SELECT, \
+             work as usual"
+                .into(),
+        ));
+    }
+    Ok(())
+}
+
+/// node-postgres's field descriptions of a statement's columns.
+pub(super) fn fields(columns: &[Column]) -> Vec<Field> {
+    columns
+        .iter()
+        .map(|c| Field {
+            name: c.name().to_string(),
+            table_id: c.table_oid().unwrap_or(0),
+            column_id: c.column_id().unwrap_or(0),
+            type_id: c.type_().oid(),
+            type_size: type_size(c.type_()),
+            type_modifier: c.type_modifier(),
+        })
+        .collect()
+}
+
+/// Decodes one row onto the end of `values` (`values[c]` is column `c`); values of the
+/// `text_types` OIDs as pg's text (see [`StatementOptions::text_types`]).
+pub(super) fn decode_row(
+    columns: &[Column],
+    row: &Row,
+    values: &mut [Vec<Value>],
+    text_types: &[u32],
+) -> Result<(), tokio_postgres::Error> {
+    for (c, column) in columns.iter().enumerate() {
+        let raw: Raw<'_> = row.try_get(c)?;
+        let decoded = match text_types.contains(&column.type_().oid()) {
+            true => decode_text(column.type_(), raw.0),
+            false => decode(column.type_(), raw.0),
+        };
+        let value = decoded.unwrap_or_else(|_| {
+            // A value the decoder cannot read is returned as its bytes, not dropped.
+            Value::Bytes(raw.0.unwrap_or_default().to_vec())
+        });
+        values[c].push(value);
+    }
+    Ok(())
 }
 
 fn is_stale_statement(e: &tokio_postgres::Error) -> bool {
@@ -338,24 +403,14 @@ fn is_stale_statement(e: &tokio_postgres::Error) -> bool {
 
 async fn execute(
     conn: &Object,
-    statement: &tokio_postgres::Statement,
+    statement: &Statement,
     params: &[Param],
     command: &Command,
     text_types: &[u32],
 ) -> Result<QueryOutput, tokio_postgres::Error> {
     let args: Vec<&(dyn ToSql + Sync)> = params.iter().map(|p| p as _).collect();
     let columns = statement.columns();
-    let fields: Vec<Field> = columns
-        .iter()
-        .map(|c| Field {
-            name: c.name().to_string(),
-            table_id: c.table_oid().unwrap_or(0),
-            column_id: c.column_id().unwrap_or(0),
-            type_id: c.type_().oid(),
-            type_size: type_size(c.type_()),
-            type_modifier: c.type_modifier(),
-        })
-        .collect();
+    let fields = fields(columns);
 
     let (affected, values) = if columns.is_empty() {
         (conn.execute_raw(statement, args).await?, Vec::new())
@@ -364,23 +419,8 @@ async fn execute(
         let mut values: Vec<Vec<Value>> = (0..columns.len())
             .map(|_| Vec::with_capacity(rows.len()))
             .collect();
-        let as_text: Vec<bool> = columns
-            .iter()
-            .map(|c| text_types.contains(&c.type_().oid()))
-            .collect();
         for row in &rows {
-            for (c, column) in columns.iter().enumerate() {
-                let raw: Raw<'_> = row.try_get(c)?;
-                let decoded = match as_text[c] {
-                    true => decode_text(column.type_(), raw.0),
-                    false => decode(column.type_(), raw.0),
-                };
-                let value = decoded.unwrap_or_else(|_| {
-                    // A value the decoder cannot read is returned as its bytes, not dropped.
-                    Value::Bytes(raw.0.unwrap_or_default().to_vec())
-                });
-                values[c].push(value);
-            }
+            decode_row(columns, row, &mut values, text_types)?;
         }
         resolve_server_text(conn, &mut values).await;
         (rows.len() as u64, values)

@@ -5,11 +5,13 @@
 //! - [`pool`]: connections for statements, bounded waits.
 //! - [`probe`]: the checker's connection and the WAL positions asked of a server.
 //! - [`execute`]: running a text on a connection, with retries on broken connections for reads.
+//! - [`portal`]: a cursor on one connection: its transaction, its portal, its batches.
 //! - [`server_text`]: the server's own text for values without a local text form.
 
 mod connect;
 mod execute;
 mod pool;
+mod portal;
 mod probe;
 mod server_text;
 
@@ -24,6 +26,7 @@ use crate::metrics::LatencyHistogram;
 
 pub use connect::{Object, Pool};
 pub use execute::{Retry, StatementOptions};
+pub use portal::{ConnState, CursorPlan, CursorTransaction, Served};
 pub use probe::{insert_lsn, Probed};
 
 pub struct Node {

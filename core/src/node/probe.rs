@@ -67,7 +67,7 @@ impl Node {
     }
 }
 
-fn first_row(messages: &[SimpleQueryMessage]) -> Vec<Option<String>> {
+pub(super) fn first_row(messages: &[SimpleQueryMessage]) -> Vec<Option<String>> {
     let row = messages.iter().find_map(|m| match m {
         SimpleQueryMessage::Row(row) => Some(row),
         _ => None,

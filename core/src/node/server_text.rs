@@ -2,8 +2,8 @@
 //! lc_monetary, reg*, ranges, composites, extension types, …).
 
 use tokio_postgres::types::{to_sql_checked, IsNull, ToSql, Type};
+use tokio_postgres::Client;
 
-use super::Object;
 use crate::values::Value;
 
 /// A binary value sent back to the server as a parameter of its own type.
@@ -33,7 +33,7 @@ const SERVER_TEXT_CHUNK: usize = 1000;
 /// binary parameters of their types in `SELECT $1::text, …`, one round trip per 1000 values.
 /// Should the server refuse, the value falls back to its bytes read as UTF-8 rather than
 /// failing the query that produced it.
-pub(super) async fn resolve_server_text(conn: &Object, columns: &mut [Vec<Value>]) {
+pub(super) async fn resolve_server_text(conn: &Client, columns: &mut [Vec<Value>]) {
     let mut pending: Vec<(Type, Vec<u8>)> = Vec::new();
     for_each_value(columns, &mut |v| {
         if let Value::ServerText(ty, raw) = v {

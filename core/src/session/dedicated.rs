@@ -6,8 +6,10 @@ use crate::node::Object;
 
 use crate::client_link::ClientLink;
 use crate::cluster::{Checkout, Cluster};
+use crate::cursor::{Pending, Requests};
 use crate::error::CoreError;
 use crate::node::insert_lsn;
+use crate::node::{ConnState, CursorPlan, CursorTransaction};
 use crate::result::Outcome;
 use crate::settings::{self, Settings};
 use crate::statement::Statements;
@@ -145,6 +147,74 @@ impl Dedicated {
             false => None,
         };
         Ok(Outcome { reply, write_lsn })
+    }
+
+    /// Serves a cursor on the connection, from its first read (`first`) to its end: in the
+    /// transaction open on it, or else in one of its own; tracks what it did to the session.
+    pub async fn serve_cursor(
+        &mut self,
+        cluster: &Cluster,
+        text: &str,
+        params: &[Param],
+        track: bool,
+        first: Pending,
+        mut requests: Requests,
+    ) {
+        let Some(conn) = self.conn.as_mut() else {
+            return first.fail(CoreError::Released);
+        };
+        let node = cluster.node(self.member);
+        // The record may only guess (after a transaction statement failed): the server knows.
+        if self.in_transaction {
+            match node.in_transaction_block(conn).await {
+                Ok(open) => self.in_transaction = open,
+                Err(e) => return first.fail(e),
+            }
+        }
+        let statements = Statements::parse(text);
+        if statements.iter().any(|s| s.is_transaction_control()) {
+            return first.fail(CoreError::Unsupported(
+                "a cursor reads the rows of one statement: run BEGIN, COMMIT and the like with \
+                 client.query()"
+                    .into(),
+            ));
+        }
+        self.dirty_session |= statements.leaves_session_state();
+        let (transaction, track_lsn) = match self.in_transaction {
+            true => (CursorTransaction::Callers, false),
+            false => (
+                CursorTransaction::Own { read_only: false },
+                track && self.from_writer,
+            ),
+        };
+        let plan = CursorPlan {
+            statements: &statements,
+            params,
+            transaction,
+            track_lsn,
+        };
+        let served = node
+            .serve_cursor(
+                conn,
+                &plan,
+                first,
+                &mut requests,
+                None,
+                std::future::pending(),
+            )
+            .await;
+        if served.conn != ConnState::Fit {
+            // Its transaction state is unknown: release rolls back, or closes the connection.
+            self.in_transaction = true;
+        }
+        if let Some(e) = served.settle() {
+            if e.is_connection_failure() {
+                cluster.member_connection_failed(self.member);
+            }
+            if self.from_writer && e.refused_before_running() {
+                cluster.refresh_roles();
+            }
+        }
     }
 
     /// Returns the connection to its pool clean, or closes it when `destroy` is set (pg-pool's
