@@ -80,6 +80,11 @@ export declare class NativeSession {
    */
   submit(id: number, text: string, values: Array<string | Buffer | null>, strong: boolean, minLsn: bigint | null, track: boolean, textTypes: number[] | null): void
   /**
+   * A cursor over `text`'s rows for this client (see the core's `RoutingSession::serve_cursor`);
+   * it takes the session at its first read and holds it until it ends.
+   */
+  cursor(text: string, values: Array<string | Buffer | null>, strong: boolean, minLsn: bigint | null, track: boolean): NativeCursor
+  /**
    * Cancels the statement the client runs now, as `pg_cancel_backend` of its backend would;
    * resolves to whether a cancel request was sent.
    */

@@ -571,6 +571,40 @@ describe('type parsers', () => {
   })
 })
 
+test('a pg-cursor given to query() is served by the client’s cursor, as pg serves it', async () => {
+  const { default: Cursor } = await import('pg-cursor')
+  const sql = 'SELECT g, inet_server_port() AS port FROM generate_series(1, 5) g'
+  const readAll = async (client) => {
+    const cursor = client.query(new Cursor(sql))
+    const batches = []
+    for (;;) {
+      const rows = await cursor.read(2)
+      if (rows.length === 0) break
+      batches.push(rows.map((r) => r.g))
+    }
+    const viaCallback = await new Promise((resolve, reject) =>
+      cursor.read(1, (err, rows) => (err ? reject(err) : resolve(rows))),
+    )
+    await cursor.close()
+    return { batches, viaCallback }
+  }
+  const ours = await new manager.pg.Pool().connect()
+  const theirs = await oracle.connect()
+  const got = await readAll(ours)
+  assert.deepEqual(got.batches, (await readAll(theirs)).batches)
+  assert.deepEqual(got.batches, [[1, 2], [3, 4], [5]])
+  // In a transaction it runs on the held primary connection, and sees the transaction's writes.
+  await ours.query('BEGIN')
+  await ours.query('INSERT INTO rrm_pg_t (v) VALUES ($1)', ['in-tx'])
+  const cursor = ours.query(new Cursor("SELECT v, inet_server_port() AS port FROM rrm_pg_t WHERE v = 'in-tx'"))
+  const rows = await cursor.read(10)
+  await cursor.close()
+  assert.deepEqual(rows, [{ v: 'in-tx', port: PRIMARY_PORT }])
+  await ours.query('ROLLBACK')
+  ours.release()
+  theirs.release()
+})
+
 test('a pg-cursor-like object is refused, naming manager.cursor', async () => {
   const client = await new manager.pg.Pool().connect()
   const submittable = { text: 'SELECT 1', submit() {} }

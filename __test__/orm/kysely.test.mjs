@@ -255,11 +255,24 @@ test('a data-modifying CTE runs on the primary: raw sql`` and the query builder'
   assertPrimary(built[0].port, 'a query-builder data-modifying CTE')
 })
 
-test('streaming through pg-cursor (a Submittable on the client: beyond the contract)', { todo: true }, async () => {
+test('streaming through pg-cursor: served by the client’s cursor, on a replica', async () => {
   await replicated(manager)
   const names = []
-  for await (const row of db.selectFrom('orm_kysely_users').select('name').orderBy('id').stream(1)) names.push(row.name)
+  const stream = db
+    .selectFrom('orm_kysely_users')
+    .select(['name', sql`inet_server_port()`.as('port')])
+    .orderBy('id')
+    .stream(1)
+  for await (const row of stream) {
+    names.push(row.name)
+    assertReplica(row.port, 'a streamed read')
+  }
   assert.deepEqual(names.slice(0, 2), ['Ada', 'Grace'])
+  // Leaving early closes it: its connection goes back.
+  for await (const row of db.selectFrom('orm_kysely_users').select('name').stream(1)) {
+    assert.equal(typeof row.name, 'string')
+    break
+  }
 })
 
 test('the values equal those of Kysely on plain pg (the oracle)', async () => {

@@ -5,11 +5,14 @@
 // native side decides: core session.rs); its settings follow it to every connection it uses.
 
 const EventEmitter = require('node:events')
+const { readCursorArguments } = require('../arguments')
+const { Cursor } = require('../cursor')
 const { closedError, pgMessages } = require('../errors')
 const { RoutingConnection } = require('./connection')
 const { escapeIdentifier, escapeLiteral } = require('./escape')
 const { readPgQuery, settle } = require('./query')
 const { checkName, runQuery } = require('./run')
+const { adopt, pgCursorOf } = require('./submittable')
 
 /**
  * Keys for routing clients, above any real process id (Linux's pid_max is at most 2²²): a
@@ -92,8 +95,47 @@ function clientClass(link, TypeOverrides) {
     }
 
     query(config, values, callback) {
+      // A pg-cursor or pg-query-stream: served by this client's cursor, returned as pg returns it.
+      const pgCursor = typeof config?.submit === 'function' ? pgCursorOf(config) : null
+      if (pgCursor !== null) {
+        adopt(pgCursor, this.cursor(pgCursor.text, pgCursor.values ?? [], { rowMode: pgCursor._conf?.rowMode }))
+        return config
+      }
       const query = readPgQuery(config, values, callback)
       return settle(this.#enqueue(query), query.callback)
+    }
+
+    /**
+     * A cursor over the rows of `text` (as `manager.cursor()`'s): in the client's transaction on
+     * the connection it holds, else routed as `manager.cursor()` routes it. It runs after the
+     * queries issued before it; those issued after wait until it ends.
+     */
+    cursor(text, values, options) {
+      const args = readCursorArguments('client.cursor', text, values, options, { routed: false })
+      const sessions = link.sessions
+      const session = sessions.current()
+      const { strong, minLsn } = sessions.forRead(session, args)
+      const track = sessions.tracking(session)
+      const turn = this.#tail
+      let ended
+      this.#tail = new Promise((resolve) => {
+        ended = resolve
+      })
+      return new Cursor({
+        open: async () => {
+          await turn
+          if (this._ending) throw new Error(pgMessages.NOT_QUERYABLE)
+          this.#open()
+          return this.#native.cursor(args.text, args.values, strong, minLsn, track)
+        },
+        onEnd: (writeLsn) => {
+          sessions.wrote(session, writeLsn)
+          ended()
+        },
+        dispatcher: link.dispatcher,
+        rowMode: args.rowMode,
+        batchSize: args.batchSize,
+      })
     }
 
     #enqueue(query) {

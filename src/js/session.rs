@@ -9,9 +9,11 @@ use napi_derive::napi;
 
 use super::completions::Completions;
 use super::convert::{params, JsParam, JsResult, JsServerMessage};
+use super::cursor::NativeCursor;
 use super::error::Settled;
 use crate::core::client_link::ClientLink;
 use crate::core::cluster::{Causal, Cluster};
+use crate::core::cursor as core_cursor;
 use crate::core::lsn::Lsn;
 use crate::core::session::RoutingSession;
 
@@ -84,6 +86,41 @@ impl NativeSession {
                 .await;
             completions.finish(id, Settled(outcome.map(JsResult)));
         });
+    }
+
+    /// A cursor over `text`'s rows for this client (see the core's `RoutingSession::serve_cursor`);
+    /// it takes the session at its first read and holds it until it ends.
+    #[napi(
+        catch_unwind,
+        ts_args_type = "text: string, values: Array<string | Buffer | null>, strong: boolean, minLsn: bigint | null, track: boolean"
+    )]
+    pub fn cursor(
+        &self,
+        text: String,
+        values: Vec<JsParam>,
+        strong: bool,
+        min_lsn: Option<BigInt>,
+        track: bool,
+    ) -> NativeCursor {
+        let (cursor, mut requests) = core_cursor::channel();
+        let causal = Causal {
+            strong,
+            min_lsn: min_lsn.map(|lsn| Lsn(lsn.get_u64().1)),
+            track_write: track,
+        };
+        let cluster = self.cluster.clone();
+        let session = self.session.clone();
+        let params = params(values);
+        napi::bindgen_prelude::spawn(async move {
+            let Some(first) = requests.opened().await else {
+                return;
+            };
+            let mut session = session.lock().await;
+            session
+                .serve_cursor(&cluster, &text, &params, causal, first, requests)
+                .await;
+        });
+        NativeCursor::new(cursor, self.completions.clone())
     }
 
     /// Cancels the statement the client runs now, as `pg_cancel_backend` of its backend would;

@@ -42,13 +42,27 @@ impl Cluster {
         let Some(first) = requests.opened().await else {
             return;
         };
+        self.serve_opened_cursor(&sql, &params, route_override, causal, first, requests)
+            .await;
+    }
+
+    /// [`Cluster::serve_cursor`] from its first read on.
+    pub async fn serve_opened_cursor(
+        &self,
+        sql: &str,
+        params: &[Param],
+        route_override: Option<Target>,
+        causal: Causal,
+        first: Pending,
+        mut requests: Requests,
+    ) {
         if let Err(e) = self.ensure_open() {
             return first.fail(e);
         }
-        let statements = Statements::parse(&sql);
+        let statements = Statements::parse(sql);
         let plan = CursorPlan {
             statements: &statements,
-            params: &params,
+            params,
             transaction: CursorTransaction::Own { read_only: false },
             track_lsn: false,
         };

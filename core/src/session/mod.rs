@@ -11,6 +11,7 @@ pub use dedicated::Dedicated;
 
 use crate::client_link::{ClientLink, OnMessage};
 use crate::cluster::{Causal, ClientKind, Cluster};
+use crate::cursor::{Pending, Requests};
 use crate::error::CoreError;
 use crate::node::StatementOptions;
 use crate::result::Outcome;
@@ -154,6 +155,32 @@ impl RoutingSession {
             }
         }
         outcome
+    }
+
+    /// Serves a cursor for the client from its first read: on the held connection (in its
+    /// transaction), or else routed as `manager.cursor()` routes it (without the client's
+    /// settings, on a connection of its own).
+    pub async fn serve_cursor(
+        &mut self,
+        cluster: &Cluster,
+        sql: &str,
+        params: &[Param],
+        causal: Causal,
+        first: Pending,
+        requests: Requests,
+    ) {
+        match self.held.as_mut() {
+            Some(held) => {
+                let track = causal.track_write;
+                held.serve_cursor(cluster, sql, params, track, first, requests)
+                    .await
+            }
+            None => {
+                cluster
+                    .serve_opened_cursor(sql, params, None, causal, first, requests)
+                    .await
+            }
+        }
     }
 
     /// Ends the client: its held connection goes back to its pool clean, or is closed.
