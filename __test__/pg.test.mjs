@@ -255,6 +255,16 @@ describe('Client: a routing session', () => {
     await pool.end()
   })
 
+  test('a SET through manager.query reaches no later user of its connection', async () => {
+    for (let i = 0; i < 4; i++) await manager.query("SET application_name = 'rrm-leak'")
+    for (let i = 0; i < 12; i++) {
+      const { rows } = await manager.query("SELECT current_setting('application_name') AS app", [], {
+        route: 'primary',
+      })
+      assert.notEqual(rows[0].app, 'rrm-leak')
+    }
+  })
+
   test('state that cannot move holds the primary until release', async () => {
     for (const statement of [
       'LISTEN rrm_channel',

@@ -92,6 +92,21 @@ export async function counted(manager, kind, fn) {
 }
 
 /** Runs `sql` on the primary (outside the library under test): fixtures and checks. */
+/**
+ * Runs `fn` in a read-your-writes session that starts from `token` (a WAL position, or null) and
+ * returns `[its result, the session's token after it]`: a later session given the token sees
+ * what this one wrote, on a replica that may lag (a new session alone would not).
+ */
+export async function inSession(manager, fn, token = null) {
+  return manager.withSession(
+    async () => {
+      const result = await fn()
+      return [result, manager.lastWriteLsn() ?? token]
+    },
+    token === null ? undefined : { minLsn: token },
+  )
+}
+
 export async function onPrimary(manager, sql, values = []) {
   return (await manager.query(sql, values, { route: 'primary' })).rows
 }

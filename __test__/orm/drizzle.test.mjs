@@ -16,6 +16,7 @@ import {
   assertReplica,
   counted,
   dropTables,
+  inSession,
   onPrimary,
   PRIMARY_PORT,
   primary,
@@ -78,7 +79,7 @@ after(async () => {
 })
 
 test('the migrator creates the tables (in a session: it reads its journal right after its DDL)', async () => {
-  await manager.withSession(() => migrate(db, MIGRATIONS))
+  const [, token] = await inSession(manager, () => migrate(db, MIGRATIONS))
   const tables = await onPrimary(
     manager,
     "SELECT tablename FROM pg_tables WHERE tablename LIKE 'orm_drizzle_%' ORDER BY 1",
@@ -89,8 +90,8 @@ test('the migrator creates the tables (in a session: it reads its journal right 
   )
   const journal = await onPrimary(manager, 'SELECT count(*)::int AS n FROM orm_drizzle.__orm_drizzle_migrations')
   assert.equal(journal[0].n, 1)
-  // Run again: it finds the migration applied and does nothing.
-  await manager.withSession(() => migrate(db, MIGRATIONS))
+  // Run again (from the first run's position): it finds the migration applied and does nothing.
+  await inSession(manager, () => migrate(db, MIGRATIONS), token)
   assert.equal(
     (await onPrimary(manager, 'SELECT count(*)::int AS n FROM orm_drizzle.__orm_drizzle_migrations'))[0].n,
     1,

@@ -13,6 +13,7 @@ import {
   assertReplica,
   counted,
   dropTables,
+  inSession,
   onPrimary,
   PRIMARY_PORT,
   primary,
@@ -95,7 +96,7 @@ after(async () => {
 
 test('the migrator creates the tables (in a session: it reads its lock table right after creating it)', async () => {
   const config = { migrationSource, tableName: 'orm_knex_migrations' }
-  const [batch, done] = await manager.withSession(() => db.migrate.latest(config))
+  const [[batch, done], token] = await inSession(manager, () => db.migrate.latest(config))
   assert.equal(batch, 1)
   assert.deepEqual(done, ['20260101000000_init'])
   const tables = await onPrimary(
@@ -107,7 +108,7 @@ test('the migrator creates the tables (in a session: it reads its lock table rig
     TABLES.toSorted(),
   )
   assert.deepEqual(await onPrimary(manager, 'SELECT is_locked FROM orm_knex_migrations_lock'), [{ is_locked: 0 }])
-  const [, none] = await manager.withSession(() => db.migrate.latest(config))
+  const [[, none]] = await inSession(manager, () => db.migrate.latest(config), token)
   assert.deepEqual(none, [])
 })
 

@@ -15,6 +15,7 @@ import {
   assertReplica,
   counted,
   dropTables,
+  inSession,
   onPrimary,
   PRIMARY_PORT,
   primary,
@@ -91,7 +92,7 @@ test('the Migrator creates the tables (in a session: it introspects right after 
     migrationTableName: 'orm_kysely_migrations',
     migrationLockTableName: 'orm_kysely_migration_lock',
   })
-  const { error, results } = await manager.withSession(() => migrator.migrateToLatest())
+  const [{ error, results }, token] = await inSession(manager, () => migrator.migrateToLatest())
   assert.ifError(error)
   assert.deepEqual(
     results.map((r) => [r.migrationName, r.status]),
@@ -99,7 +100,7 @@ test('the Migrator creates the tables (in a session: it introspects right after 
   )
   // Its session advisory lock was released on the connection that took it.
   assert.deepEqual(await onPrimary(manager, "SELECT 1 FROM pg_locks WHERE locktype = 'advisory'"), [])
-  const again = await manager.withSession(() => migrator.migrateToLatest())
+  const [again] = await inSession(manager, () => migrator.migrateToLatest(), token)
   assert.ifError(again.error)
   assert.deepEqual(again.results, [])
 })

@@ -12,6 +12,7 @@ import {
   assertReplica,
   counted,
   dropTables,
+  inSession,
   onPrimary,
   primary,
   replicated,
@@ -94,12 +95,7 @@ after(async () => {
 })
 
 test('migrations create the tables (in a session: it reads its table right after creating it)', async () => {
-  let token
-  const ran = await manager.withSession(async () => {
-    const done = await ds.runMigrations()
-    token = manager.lastWriteLsn()
-    return done
-  })
+  const [ran, token] = await inSession(manager, () => ds.runMigrations())
   assert.deepEqual(
     ran.map((m) => m.name),
     ['OrmTypeormInit1767225600000'],
@@ -113,7 +109,7 @@ test('migrations create the tables (in a session: it reads its table right after
     TABLES.toSorted(),
   )
   // A later session sees the migrations once it starts from their position (its token).
-  assert.deepEqual(await manager.withSession(() => ds.runMigrations(), { minLsn: token }), [])
+  assert.deepEqual((await inSession(manager, () => ds.runMigrations(), token))[0], [])
 })
 
 test('saves (each in a transaction of its own) and inserts run on the primary, and come back as TypeORM maps them', async () => {

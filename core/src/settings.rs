@@ -1,6 +1,11 @@
-//! The session settings a routing client carries (`SET`, `RESET`, `set_config(…, false)`):
-//! replayed on each pooled connection that runs one of its statements, and reset after, so
-//! that they follow the client everywhere and never reach another client.
+//! The session settings a routing client carries (`SET`, `RESET`, `set_config(…, false)`),
+//! and the settings each pooled connection has now ([`SessionMark`]). A connection is brought to
+//! what its next user needs when it is checked out — the client's settings, or the session
+//! defaults for everyone else — and left as it is after: a client whose settings a connection
+//! already has pays nothing, and no one is ever handed another client's settings.
+
+use std::hash::{DefaultHasher, Hash, Hasher};
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::node::Object;
 use tokio_postgres::types::ToSql;
@@ -9,7 +14,7 @@ use crate::statement::{SettingChange, Statement};
 use crate::values::Param;
 
 /// One recorded setting: the statement that made it, and its values (`set_config($1, $2, …)`).
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Hash)]
 struct Entry {
     key: String,
     text: String,
@@ -20,11 +25,25 @@ struct Entry {
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Settings {
     entries: Vec<Entry>,
+    /// What a connection's [`SessionMark`] says once these are made on it (kept up to date).
+    mark: u64,
 }
 
 impl Settings {
     pub fn is_empty(&self) -> bool {
         self.entries.is_empty()
+    }
+
+    fn remark(&mut self) {
+        self.mark = match self.entries.is_empty() {
+            true => SessionMark::DEFAULTS,
+            false => {
+                let mut hasher = DefaultHasher::new();
+                self.entries.hash(&mut hasher);
+                // Never one of the two reserved marks.
+                hasher.finish().clamp(1, SessionMark::UNKNOWN - 1)
+            }
+        };
     }
 
     /// Records what `statement` (run with `params`) changed, if it is a setting.
@@ -40,8 +59,9 @@ impl Settings {
             }
             Some(SettingChange::Reset(key)) => self.entries.retain(|e| e.key != key),
             Some(SettingChange::ResetAll) => self.entries.clear(),
-            None => {}
+            None => return,
         }
+        self.remark();
     }
 
     /// Takes on the settings made in `later` (a transaction's, once it committed).
@@ -50,11 +70,16 @@ impl Settings {
             self.entries.retain(|e| e.key != entry.key);
             self.entries.push(entry);
         }
+        self.remark();
     }
 
-    /// Makes these settings on `conn`: one round trip for those without values.
-    pub async fn apply(&self, conn: &Object) -> Result<(), tokio_postgres::Error> {
-        let mut batch = String::new();
+    /// Makes these settings on `conn`, after `reset` (`RESET ALL`) when it has others: one round
+    /// trip for those without values.
+    async fn apply(&self, conn: &Object, reset: bool) -> Result<(), tokio_postgres::Error> {
+        let mut batch = match reset {
+            true => String::from("RESET ALL;"),
+            false => String::new(),
+        };
         for entry in &self.entries {
             if entry.params.is_empty() {
                 batch.push_str(&entry.text);
@@ -74,10 +99,48 @@ impl Settings {
     }
 }
 
-/// Returns `conn`'s settings to the session defaults (those of its startup); false when the
-/// connection could not be reset, and must then be closed rather than pooled.
-pub async fn reset(conn: &Object) -> bool {
-    conn.batch_execute("RESET ALL").await.is_ok()
+/// Which settings a pooled connection has now.
+#[derive(Debug, Default)]
+pub struct SessionMark(AtomicU64);
+
+impl SessionMark {
+    /// The session defaults (those of its startup).
+    const DEFAULTS: u64 = 0;
+    /// Changed by a statement in ways not recorded (a `SET` run as a query, `RESET`).
+    const UNKNOWN: u64 = u64::MAX;
+
+    /// After a text that may have changed settings itself.
+    pub fn unknown(&self) {
+        self.0.store(Self::UNKNOWN, Ordering::Relaxed);
+    }
+
+    /// After `DISCARD ALL`.
+    pub fn defaults(&self) {
+        self.0.store(Self::DEFAULTS, Ordering::Relaxed);
+    }
+}
+
+/// Brings `conn` to `settings` (the session defaults for `None`) unless it has them already.
+/// On an error the connection's settings are unknown; it is still fit to use (a broken one
+/// shows at its next statement).
+pub async fn prepare(
+    conn: &Object,
+    settings: Option<&Settings>,
+) -> Result<(), tokio_postgres::Error> {
+    let wanted = settings.map_or(SessionMark::DEFAULTS, |s| s.mark);
+    let has = conn.session.0.load(Ordering::Relaxed);
+    if has == wanted {
+        return Ok(());
+    }
+    conn.session.unknown();
+    match settings {
+        Some(settings) if !settings.is_empty() => {
+            settings.apply(conn, has != SessionMark::DEFAULTS).await?
+        }
+        _ => conn.batch_execute("RESET ALL").await?,
+    }
+    conn.session.0.store(wanted, Ordering::Relaxed);
+    Ok(())
 }
 
 #[cfg(test)]
@@ -117,6 +180,29 @@ mod tests {
             recorded(&["SET TIME ZONE 'UTC'", "SET timezone TO 'Europe/Paris'"]),
             ["SET timezone TO 'Europe/Paris'"]
         );
+    }
+
+    /// A connection's mark tells whether it has a client's settings: equal settings, equal marks;
+    /// none, the session defaults' mark.
+    #[test]
+    fn marks() {
+        let mark = |texts: &[&str]| {
+            let mut settings = Settings::default();
+            for text in texts {
+                for s in Statements::parse(text).iter() {
+                    settings.record(&s, &[]);
+                }
+            }
+            settings.mark
+        };
+        assert_eq!(mark(&[]), SessionMark::DEFAULTS);
+        assert_eq!(mark(&["SET a.b = 1", "RESET a.b"]), SessionMark::DEFAULTS);
+        assert_eq!(
+            mark(&["SET a.b = 1"]),
+            mark(&["SET a.b = 2", "SET a.b = 1"])
+        );
+        assert_ne!(mark(&["SET a.b = 1"]), mark(&["SET a.b = 2"]));
+        assert_ne!(mark(&["SET a.b = 1"]), SessionMark::UNKNOWN);
     }
 
     /// Transaction-scoped forms and the session's authorization are not carried.

@@ -118,6 +118,11 @@ impl<'a> Statements<'a> {
         self.iter().any(|s| s.pins_session())
     }
 
+    /// Whether the text changes session settings (`SET`, `RESET`, `set_config`).
+    pub fn changes_settings(&self) -> bool {
+        self.iter().any(|s| s.setting_change().is_some())
+    }
+
     /// Whether the transaction the text opens is declared `READ ONLY` and may run on a standby
     /// (which refuses SERIALIZABLE).
     pub fn opens_read_only(&self) -> bool {

@@ -14,7 +14,7 @@ use crate::text;
 type BoxError = Box<dyn Error + Sync + Send>;
 
 /// One bound parameter, already in node-postgres's wire form (see `prepareValue` in pg).
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Hash)]
 pub enum Param {
     Null,
     Text(String),

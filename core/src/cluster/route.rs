@@ -318,7 +318,7 @@ impl Cluster {
             match self.pick_standby(None) {
                 Some(i) => match self.members[i]
                     .node
-                    .connection_within(self.options.replica_read_timeout)
+                    .connection_within(self.options.replica_read_timeout, None)
                     .await
                 {
                     Ok(conn) => {

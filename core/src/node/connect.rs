@@ -14,6 +14,7 @@ use tokio_postgres_rustls::MakeRustlsConnect;
 use crate::client_link::MessageSink;
 use crate::config::{NodeConfig, PasswordProvider, PasswordRequest, PasswordSource};
 use crate::error::CoreError;
+use crate::settings::SessionMark;
 
 /// A node's connection pool.
 pub type Pool = managed::Pool<Connector>;
@@ -120,11 +121,12 @@ impl Connector {
     }
 }
 
-/// A pooled connection: the driver's client (with its statement cache), and where the server's
-/// notices and notifications on it go.
+/// A pooled connection: the driver's client (with its statement cache), where the server's
+/// notices and notifications on it go, and which session settings it has.
 pub struct Connection {
     client: ClientWrapper,
     pub messages: MessageSink,
+    pub session: SessionMark,
 }
 
 impl std::ops::Deref for Connection {
@@ -150,6 +152,7 @@ impl managed::Manager for Connector {
         Ok(Connection {
             client: ClientWrapper::new(client, task),
             messages,
+            session: SessionMark::default(),
         })
     }
 

@@ -16,7 +16,7 @@ use crate::command::{self, Command, Counts};
 use crate::error::CoreError;
 use crate::lsn::Lsn;
 use crate::result::{Field, Outcome, QueryOutput, Reply};
-use crate::settings::{self, Settings};
+use crate::settings::Settings;
 use crate::statement::Statements;
 use crate::values::{decode, decode_text, type_size, Param, Raw, Value};
 
@@ -35,8 +35,8 @@ pub(super) const STALE_RETRIES: usize = 3;
 /// What a client brings to each statement it runs on a pooled connection.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct StatementOptions<'a> {
-    /// Settings made on the connection first, and reset after (a routing client's; `Some`
-    /// with none also resets, for a text that makes a setting itself).
+    /// The routing client's settings, made on the connection unless it has them already
+    /// (`None`: the session defaults, as for everyone else).
     pub settings: Option<&'a Settings>,
     /// Type OIDs whose values come back as the text pg's text protocol gives (custom parsers).
     pub text_types: &'a [u32],
@@ -88,7 +88,7 @@ impl Node {
     ) -> Result<Option<Reply>, CoreError> {
         let started = Instant::now();
         let conn = self
-            .connection_within(Some(wait.max(Duration::from_secs(1))))
+            .connection_within(Some(wait.max(Duration::from_secs(1))), options.settings)
             .await?;
         loop {
             let replayed = replay_lsn(&conn)
@@ -104,13 +104,8 @@ impl Node {
             tokio::time::sleep(Duration::from_millis(2)).await;
         }
         self.link(&conn, options.client);
-        let (reply, reset) = self
-            .run_with_settings(&conn, statements, params, options)
-            .await;
+        let reply = self.run_marked(&conn, statements, params, options).await;
         options.client.map(ClientLink::detach);
-        if !reset {
-            drop(Object::take(conn));
-        }
         self.latency.record(started.elapsed());
         reply.map(Some)
     }
@@ -131,16 +126,16 @@ impl Node {
         let mut retries = 0;
         loop {
             let remaining = deadline.map(|d| d.saturating_duration_since(Instant::now()));
-            let conn = self.connection_within(remaining).await?;
+            let conn = self.connection_within(remaining, options.settings).await?;
             let reused = Object::metrics(&conn).recycle_count > 0;
             self.link(&conn, options.client);
-            let run = self.run_with_settings(&conn, statements, params, options);
+            let run = self.run_marked(&conn, statements, params, options);
             let finished = match deadline {
                 None => Some(run.await),
                 Some(deadline) => tokio::time::timeout_at(deadline, run).await.ok(),
             };
             options.client.map(ClientLink::detach);
-            let Some((outcome, reset)) = finished else {
+            let Some(outcome) = finished else {
                 self.abandon(conn);
                 return Err(self.timed_out(limit.unwrap_or_default()));
             };
@@ -153,12 +148,7 @@ impl Node {
                     }
                     retries += 1;
                 }
-                Err(e) => {
-                    if !reset {
-                        drop(Object::take(conn));
-                    }
-                    return Err(e);
-                }
+                Err(e) => return Err(e),
                 Ok(reply) => {
                     // A position we cannot read leaves the session as it was: reads then go
                     // where the previous position allows, never to a staler replica.
@@ -166,9 +156,6 @@ impl Node {
                         true => insert_lsn(&conn).await.ok().flatten(),
                         false => None,
                     };
-                    if !reset {
-                        drop(Object::take(conn));
-                    }
                     return Ok(Outcome { reply, write_lsn });
                 }
             }
@@ -182,30 +169,22 @@ impl Node {
         }
     }
 
-    /// Runs the text on `conn`, with a client's settings made first and reset after. The flag
-    /// is false when the connection could not be reset: it must be closed, never pooled.
-    async fn run_with_settings(
+    /// Runs the text on `conn` (checked out with the settings it needs); a text that changes
+    /// settings itself leaves them unknown, so the connection's next user resets them.
+    async fn run_marked(
         &self,
         conn: &Object,
         statements: &Statements<'_>,
         params: &[Param],
         options: StatementOptions<'_>,
-    ) -> (Result<Reply, CoreError>, bool) {
-        let text_types = options.text_types;
-        let Some(settings) = options.settings else {
-            let outcome = self
-                .run_on(conn, statements, params, true, text_types)
-                .await;
-            return (outcome, true);
-        };
-        let outcome = match settings.apply(conn).await {
-            Ok(()) => {
-                self.run_on(conn, statements, params, true, text_types)
-                    .await
-            }
-            Err(e) => Err(CoreError::from_driver(e, &self.label)),
-        };
-        (outcome, settings::reset(conn).await)
+    ) -> Result<Reply, CoreError> {
+        let outcome = self
+            .run_on(conn, statements, params, true, options.text_types)
+            .await;
+        if statements.changes_settings() {
+            conn.session.unknown();
+        }
+        outcome
     }
 
     /// Stops the statement running on `conn` if the server still listens, and closes the

@@ -11,6 +11,7 @@ use super::connect::{Connector, Object, Pool};
 use super::Node;
 use crate::config::{NodeConfig, Options};
 use crate::error::CoreError;
+use crate::settings::{self, Settings};
 
 /// A pool of `options.max` connections whose waits and connects end at the connect timeout
 /// (the connector bounds each connect itself, asking for a password included).
@@ -34,18 +35,32 @@ pub(super) fn build(
 }
 
 impl Node {
-    /// A pooled connection, waiting as long as the pool's own limits allow. Connections opened
-    /// before the latest [`Node::drain`] are closed, never handed out.
+    /// A pooled connection with the session defaults, waiting as long as the pool's own limits
+    /// allow. Connections opened before the latest [`Node::drain`] are closed, never handed out.
     pub async fn connection(&self) -> Result<Object, CoreError> {
+        self.connection_with(None).await
+    }
+
+    /// A pooled connection with a client's `settings` made (the session defaults for `None`).
+    pub async fn connection_with(&self, settings: Option<&Settings>) -> Result<Object, CoreError> {
         loop {
             let conn = self.pool.get().await.map_err(|e| {
                 let wait = self.pool.timeouts().wait.unwrap_or_default();
                 CoreError::from_pool(e, &self.label, wait)
             })?;
-            if !self.drained(&conn) {
-                return Ok(conn);
+            if self.drained(&conn) {
+                drop(Object::take(conn));
+                continue;
             }
-            drop(Object::take(conn));
+            match settings::prepare(&conn, settings).await {
+                Ok(()) => return Ok(conn),
+                // The server refused a setting: the caller's to hear.
+                Err(e) if e.as_db_error().is_some() => {
+                    return Err(CoreError::from_driver(e, &self.label))
+                }
+                // A broken pooled connection: another one.
+                Err(_) => drop(Object::take(conn)),
+            }
         }
     }
 
@@ -66,11 +81,17 @@ impl Node {
         until != 0 && created.saturating_duration_since(self.opened).as_nanos() as u64 <= until
     }
 
-    /// A pooled connection, waiting at most `limit` (connecting included).
-    pub async fn connection_within(&self, limit: Option<Duration>) -> Result<Object, CoreError> {
+    /// A pooled connection (see [`Node::connection_with`]), waiting at most `limit`
+    /// (connecting included).
+    pub async fn connection_within(
+        &self,
+        limit: Option<Duration>,
+        settings: Option<&Settings>,
+    ) -> Result<Object, CoreError> {
+        let conn = self.connection_with(settings);
         match limit {
-            None => self.connection().await,
-            Some(limit) => tokio::time::timeout(limit, self.connection())
+            None => conn.await,
+            Some(limit) => tokio::time::timeout(limit, conn)
                 .await
                 .unwrap_or_else(|_| Err(self.timed_out(limit))),
         }

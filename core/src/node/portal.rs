@@ -166,7 +166,7 @@ impl Node {
         let mut retries = 0;
         loop {
             let remaining = deadline.map(|(d, _)| d.saturating_duration_since(Instant::now()));
-            let mut conn = match self.connection_within(remaining).await {
+            let mut conn = match self.connection_within(remaining, None).await {
                 Ok(conn) => conn,
                 Err(e) => {
                     return Served {

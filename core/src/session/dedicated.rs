@@ -29,8 +29,6 @@ pub struct Dedicated {
     /// Whether a statement may have left session state (settings, temp tables, listeners, …),
     /// so release discards it before the connection is reused.
     dirty_session: bool,
-    /// Whether a routing client's settings were made on it, so release resets them.
-    settings_made: bool,
     /// The client linked to the connection until release.
     link: Option<ClientLink>,
 }
@@ -40,7 +38,7 @@ impl Drop for Dedicated {
     /// may hold an open transaction or session state.
     fn drop(&mut self) {
         if let Some(conn) = self.conn.take() {
-            if self.in_transaction || self.dirty_session || self.settings_made {
+            if self.in_transaction || self.dirty_session {
                 drop(Object::take(conn));
             }
         }
@@ -56,7 +54,6 @@ impl Dedicated {
             in_transaction: false,
             failed: false,
             dirty_session: false,
-            settings_made: false,
             link: None,
         }
     }
@@ -87,10 +84,8 @@ impl Dedicated {
         if settings.is_empty() {
             return Ok(());
         }
-        self.settings_made = true;
         let node = cluster.node(self.member);
-        settings
-            .apply(conn)
+        settings::prepare(conn, Some(settings))
             .await
             .map_err(|e| CoreError::from_driver(e, node.label()))
     }
@@ -114,6 +109,9 @@ impl Dedicated {
         let effect = statements.transaction_effect();
         // Even a failed statement may have changed the session before it failed.
         self.dirty_session |= statements.leaves_session_state();
+        if statements.changes_settings() {
+            conn.session.unknown();
+        }
         match &mut outcome {
             Ok(done) => {
                 if self.failed && self.in_transaction && statements.is_commit() {
@@ -229,15 +227,13 @@ impl Dedicated {
         let discard = destroy
             || conn.is_closed()
             || (self.in_transaction && conn.batch_execute("ROLLBACK").await.is_err())
-            || (self.dirty_session && !discard_session(&conn).await)
-            || (self.settings_made && !self.dirty_session && !settings::reset(&conn).await);
+            || (self.dirty_session && !discard_session(&conn).await);
         if discard {
             drop(Object::take(conn));
         }
         self.in_transaction = false;
         self.failed = false;
         self.dirty_session = false;
-        self.settings_made = false;
     }
 }
 
@@ -245,5 +241,9 @@ impl Dedicated {
 /// held cursors and advisory locks; the statement cache goes with the prepared statements.
 async fn discard_session(conn: &Object) -> bool {
     conn.statement_cache.clear();
-    conn.batch_execute("DISCARD ALL").await.is_ok()
+    let discarded = conn.batch_execute("DISCARD ALL").await.is_ok();
+    if discarded {
+        conn.session.defaults();
+    }
+    discarded
 }

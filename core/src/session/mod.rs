@@ -70,9 +70,8 @@ impl RoutingSession {
                 .run_held(cluster, &statements, params, causal, text_types)
                 .await;
         }
-        let makes_settings = statements.iter().any(|s| s.setting_change().is_some());
-        // A text that makes a setting runs with a reset after it too, so it reaches no one else.
-        let settings = (makes_settings || !self.settings.is_empty()).then_some(&self.settings);
+        let makes_settings = statements.changes_settings();
+        let settings = (!self.settings.is_empty()).then_some(&self.settings);
         let options = StatementOptions {
             settings,
             text_types,
