@@ -3,16 +3,17 @@
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use napi::bindgen_prelude::{FromNapiValue, ToNapiValue, TypeName, ValidateNapiValue};
+use napi::bindgen_prelude::{BigInt, FromNapiValue, ToNapiValue, TypeName, ValidateNapiValue};
 use napi::{sys, Error, Result, Status, ValueType};
 
 use super::raw::{RawEnv, RawValue};
 use crate::core::client_link::ServerMessage;
-use crate::core::cluster::MemberStatus;
+use crate::core::cluster::{Causal, MemberStatus};
 use crate::core::config::{ConfigValue, Fields};
 use crate::core::cursor::Batch;
 use crate::core::events::Event;
 use crate::core::health::{HealthState, Role};
+use crate::core::lsn::Lsn;
 use crate::core::metrics::MetricsSnapshot;
 use crate::core::result::{Field, Outcome, QueryOutput, Reply};
 use crate::core::router::{Reason, Route};
@@ -459,6 +460,15 @@ fn iso8601(t: SystemTime) -> String {
         ms_of_day / 1000 % 60,
         ms_of_day % 1000
     )
+}
+
+/// Read-your-writes for one query or cursor, as the facade's sessions decided it.
+pub fn causal(strong: bool, min_lsn: Option<BigInt>, track: bool) -> Causal {
+    Causal {
+        strong,
+        min_lsn: min_lsn.map(|lsn| Lsn(lsn.get_u64().1)),
+        track_write: track,
+    }
 }
 
 #[cfg(test)]

@@ -12,18 +12,17 @@ use napi_derive::napi;
 use super::client::NativeClient;
 use super::completions::{Completions, EVENT_ID};
 use super::convert::{
-    params, JsEvent, JsFields, JsParam, JsResult, JsRoute, MetricsReport, StatusReport,
+    causal, params, JsEvent, JsFields, JsParam, JsResult, JsRoute, MetricsReport, StatusReport,
 };
 use super::cursor::NativeCursor;
 use super::error::Settled;
 use super::password::{self, PasswordFunction};
 use super::session::NativeSession;
 use crate::core::checker;
-use crate::core::cluster::{Causal, ClientKind, Cluster};
+use crate::core::cluster::{ClientKind, Cluster};
 use crate::core::config::{parse_node, parse_options};
 use crate::core::cursor as core_cursor;
 use crate::core::error::CoreError;
-use crate::core::lsn::Lsn;
 use crate::core::node::StatementOptions;
 use crate::core::router::{Router, Target};
 
@@ -46,15 +45,6 @@ impl RouteOverride {
             RouteOverride::Primary => Target::Primary,
             RouteOverride::Replica => Target::Replica,
         }
-    }
-}
-
-/// Read-your-writes for one query or cursor, as the facade's sessions decided it.
-fn causal(strong: bool, min_lsn: Option<BigInt>, track: bool) -> Causal {
-    Causal {
-        strong,
-        min_lsn: min_lsn.map(|lsn| Lsn(lsn.get_u64().1)),
-        track_write: track,
     }
 }
 

@@ -8,13 +8,12 @@ use napi::Env;
 use napi_derive::napi;
 
 use super::completions::Completions;
-use super::convert::{params, JsParam, JsResult, JsServerMessage};
+use super::convert::{causal, params, JsParam, JsResult, JsServerMessage};
 use super::cursor::NativeCursor;
 use super::error::Settled;
 use crate::core::client_link::ClientLink;
-use crate::core::cluster::{Causal, Cluster};
+use crate::core::cluster::Cluster;
 use crate::core::cursor as core_cursor;
-use crate::core::lsn::Lsn;
 use crate::core::session::RoutingSession;
 
 #[napi]
@@ -69,11 +68,7 @@ impl NativeSession {
         text_types: Option<Vec<u32>>,
     ) {
         self.completions.begin(env.raw());
-        let causal = Causal {
-            strong,
-            min_lsn: min_lsn.map(|lsn| Lsn(lsn.get_u64().1)),
-            track_write: track,
-        };
+        let causal = causal(strong, min_lsn, track);
         let cluster = self.cluster.clone();
         let completions = self.completions.clone();
         let session = self.session.clone();
@@ -103,11 +98,7 @@ impl NativeSession {
         track: bool,
     ) -> NativeCursor {
         let (cursor, mut requests) = core_cursor::channel();
-        let causal = Causal {
-            strong,
-            min_lsn: min_lsn.map(|lsn| Lsn(lsn.get_u64().1)),
-            track_write: track,
-        };
+        let causal = causal(strong, min_lsn, track);
         let cluster = self.cluster.clone();
         let session = self.session.clone();
         let params = params(values);
