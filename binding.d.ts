@@ -91,10 +91,10 @@ export declare class NativeSession {
   cancel(): Promise<boolean>
   /**
    * Ends the client's use: a held connection goes back to its pool clean (closed with
-   * `destroy`), its settings are forgotten. Resolves once done, so that the session's next
-   * user starts after it.
+   * `destroy`), its settings are forgotten. The session is taken here, before anything the
+   * client's next user submits can take it, so that user starts after the release.
    */
-  release(destroy: boolean): Promise<void>
+  release(destroy: boolean): void
 }
 
 /**

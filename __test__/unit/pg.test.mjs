@@ -68,6 +68,23 @@ test('a parser plan asks text only for types with a parser other than pg’s def
   assert.deepEqual(parsePlan(drizzle).textTypes.toSorted(), [1082, 1114, 1184, 1186, 1231])
 })
 
+test('a parser plan follows changes made through pg’s own types, however they are made', () => {
+  const types = createTypes()
+  const overrides = new (typeOverridesClass(types))()
+  assert.equal(parsePlan(overrides).textTypes, null)
+  const before = pg.types.getTypeParser(1082)
+  pg.types.setTypeParser(1082, String)
+  try {
+    assert.deepEqual(parsePlan(overrides).textTypes, [1082])
+    assert.equal(parsePlan(overrides).parserFor(1082), String)
+  } finally {
+    pg.types.setTypeParser(1082, before)
+  }
+  assert.equal(parsePlan(overrides).textTypes, null)
+  overrides.text[1184] = String
+  assert.deepEqual(parsePlan(overrides).textTypes, [1184], 'a TypeOverrides’ own parser')
+})
+
 test('TypeOverrides behaves as pg’s', () => {
   const types = createTypes()
   const TypeOverrides = typeOverridesClass(types)

@@ -20,6 +20,19 @@ require('pg-types/lib/textParsers').init((oid) => builtin.set(oid, pgTypes.getTy
 /** pg-types' parser for every other type: the text as it is. */
 const noParse = pgTypes.getTypeParser(0, 'text')
 
+/**
+ * Changes to pg-types' own registry (`require('pg').types.setTypeParser`, pg's `defaults.parseInt8`)
+ * are counted, so that what they ask as text is worked out once per change rather than per query.
+ * Every change goes through this function: the registry itself is private to pg-types.
+ */
+let globalChanges = 0
+const setGlobalParser = pgTypes.setTypeParser
+pgTypes.setTypeParser = function setTypeParser(...args) {
+  globalChanges++
+  return setGlobalParser.apply(this, args)
+}
+let globalPlan = { changes: -1, textTypes: null }
+
 /** Whether `parse` is what pg uses for `oid` by default, i.e. the native form is already right. */
 function isDefault(oid, parse) {
   return parse === (builtin.get(oid) ?? noParse)
@@ -34,9 +47,13 @@ function formatOf(format) {
  * Pools and Clients; types not set here fall back to pg-types (so pg's own global settings, as
  * `require('pg').types.setTypeParser` makes them, are honoured as pg would honour them).
  */
+/** Marks this module's registries and TypeOverrides, whose chains parsePlan can follow cheaply. */
+const OWN = Symbol('read-replica-manager types')
+
 function createTypes() {
   const own = { text: new Map(), binary: new Map() }
   const api = {
+    [OWN]: own,
     getTypeParser(oid, format) {
       format = formatOf(format)
       return own[format].get(oid) ?? pgTypes.getTypeParser(oid, format)
@@ -77,6 +94,9 @@ function typeOverridesClass({ api: defaultTypes }) {
       this.text = {}
       this.binary = {}
     }
+    get [OWN]() {
+      return this
+    }
     getOverrides(format) {
       if (format === 'text') return this.text
       if (format === 'binary') return this.binary
@@ -101,17 +121,43 @@ function typeOverridesClass({ api: defaultTypes }) {
  * to ask as text (null: none), and `parserFor(oid)`, a custom parser or null for pg's default.
  */
 function parsePlan(source) {
+  const textTypes = textTypesOf(source)
+  const parserFor = (oid) => {
+    const parse = source.getTypeParser(oid, 'text')
+    return isDefault(oid, parse) ? null : parse
+  }
+  return { textTypes, parserFor }
+}
+
+/** The types `source`'s parsers want as text (null: none). */
+function textTypesOf(source) {
+  // The usual chain — a pool's TypeOverrides over manager.pg.types, neither with parsers of its
+  // own — comes down to pg-types' registry, whose answer is kept until it changes.
+  let from = source
+  while (from[OWN] === from && isEmpty(from.text)) from = from._types
+  const own = from[OWN]
+  if (own !== undefined && own !== from && own.text.size === 0) {
+    if (globalPlan.changes !== globalChanges) {
+      globalPlan = { changes: globalChanges, textTypes: textTypesFrom(pgTypes) }
+    }
+    return globalPlan.textTypes
+  }
+  return textTypesFrom(from)
+}
+
+function textTypesFrom(source) {
   let textTypes = null
   for (const oid of NATIVE_FORMS) {
     if (isDefault(oid, source.getTypeParser(oid, 'text'))) continue
     textTypes ??= []
     textTypes.push(oid)
   }
-  const parserFor = (oid) => {
-    const parse = source.getTypeParser(oid, 'text')
-    return isDefault(oid, parse) ? null : parse
-  }
-  return { textTypes, parserFor }
+  return textTypes
+}
+
+function isEmpty(object) {
+  for (const _ in object) return false
+  return true
 }
 
 module.exports = { createTypes, typeOverridesClass, parsePlan }

@@ -75,8 +75,10 @@ impl NativeSession {
         let params = params(values);
         let text_types = text_types.unwrap_or_default();
         napi::bindgen_prelude::spawn(async move {
-            let mut session = session.lock().await;
+            // The session is free again before JS hears of the outcome (see `release`).
             let outcome = session
+                .lock()
+                .await
                 .run(&cluster, &text, &params, causal, &text_types)
                 .await;
             completions.finish(id, Settled(outcome.map(JsResult)));
@@ -122,11 +124,19 @@ impl NativeSession {
     }
 
     /// Ends the client's use: a held connection goes back to its pool clean (closed with
-    /// `destroy`), its settings are forgotten. Resolves once done, so that the session's next
-    /// user starts after it.
-    #[napi]
-    pub async fn release(&self, destroy: bool) -> napi::Result<()> {
-        self.session.lock().await.release(destroy).await;
-        Ok(())
+    /// `destroy`), its settings are forgotten. The session is taken here, before anything the
+    /// client's next user submits can take it, so that user starts after the release.
+    #[napi(catch_unwind)]
+    pub fn release(&self, destroy: bool) {
+        let session = self.session.clone();
+        // Free unless a statement still runs (the facade releases after the client's last one).
+        let taken = session.clone().try_lock_owned();
+        napi::bindgen_prelude::spawn(async move {
+            let mut session = match taken {
+                Ok(session) => session,
+                Err(_) => session.lock_owned().await,
+            };
+            session.release(destroy).await;
+        });
     }
 }
