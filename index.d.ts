@@ -434,6 +434,11 @@ export declare class PgClient extends EventEmitter implements PgQueryable {
   query<R = any>(text: string | PgQueryConfig, values: unknown[], callback: PgCallback<QueryResult<R>>): void
   end(): Promise<void>
   end(callback: (err?: Error) => void): void
+  /**
+   * A cursor over the rows of `text`: on the connection the client holds inside a transaction,
+   * else routed as `manager.cursor()` routes it. A pg-cursor given to `query()` is served by it.
+   */
+  cursor<R = any>(text: string | QueryConfig, values?: unknown[], options?: ClientCursorOptions): Cursor<R>
   setTypeParser(oid: number, format: 'text' | 'binary' | TypeParser, parser?: TypeParser): void
   getTypeParser(oid: number, format?: 'text' | 'binary'): TypeParser
   escapeIdentifier(str: string): string

@@ -31,6 +31,7 @@ export async function pgApi(): Promise<void> {
   })
   const standalone = new Client()
   await standalone.connect()
+  for await (const row of standalone.cursor<{ n: number }>('SELECT 1 AS n', [], { batchSize: 10 })) console.log(row.n)
   console.log(standalone.processID, manager.pg.escapeIdentifier('a'), manager.pg.escapeLiteral("b'"))
   await standalone.end()
   await pool.end()
