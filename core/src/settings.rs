@@ -132,6 +132,16 @@ pub async fn prepare(
     if has == wanted {
         return Ok(());
     }
+    // Boxed: the statements' futures are large, and every checkout's future would carry them.
+    Box::pin(bring(conn, settings, has, wanted)).await
+}
+
+async fn bring(
+    conn: &Object,
+    settings: Option<&Settings>,
+    has: u64,
+    wanted: u64,
+) -> Result<(), tokio_postgres::Error> {
     conn.session.unknown();
     match settings {
         Some(settings) if !settings.is_empty() => {

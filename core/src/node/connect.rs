@@ -148,7 +148,9 @@ impl managed::Manager for Connector {
 
     async fn create(&self) -> Result<Connection, CoreError> {
         let deadline = Instant::now() + self.timeout;
-        let (client, task, messages) = self.open(deadline, self.timeout).await?;
+        // Boxed: connecting (TLS, the password function) is a large future, and every checkout's
+        // future would carry it inline though few checkouts connect.
+        let (client, task, messages) = Box::pin(self.open(deadline, self.timeout)).await?;
         Ok(Connection {
             client: ClientWrapper::new(client, task),
             messages,
