@@ -13,7 +13,7 @@
 
 const { spawnSync } = require('node:child_process')
 const path = require('node:path')
-const { clusterEnv } = require('../scripts/cluster')
+const { settings } = require('./adapters')
 
 const ROWS = Number(process.env.BENCH_ROWS ?? 1_000_000)
 const SQL = `SELECT g AS id, g::int8 * 1000 AS big, md5(g::text) AS name, g * 1.5::float8 AS score,
@@ -28,15 +28,8 @@ const WAYS = [
 /** In a child: reads the rows one way and prints what it measured, as JSON. */
 async function measure(way, batchSize) {
   const { initializeReadReplicaManager, closeReadReplicaManager } = require('..')
-  const env = clusterEnv()
-  const primary = {
-    host: env.DB_HOST,
-    port: Number(env.DB_PORT),
-    database: env.DB_NAME,
-    user: env.DB_USER,
-    password: env.DB_PASSWORD,
-  }
-  const manager = await initializeReadReplicaManager(primary, JSON.parse(env.DB_REPLICAS))
+  const { primary, replicas } = settings()
+  const manager = await initializeReadReplicaManager(primary, replicas)
   await manager.query('SELECT 1')
   const baseline = process.memoryUsage().rss
   const started = process.hrtime.bigint()

@@ -2,7 +2,7 @@
 // client: a dedicated connection from `manager.getClient()`, released as with pg-pool.
 
 const { readCursorArguments, readQueryArguments } = require('./arguments')
-const { Cursor } = require('./cursor')
+const { cursorInTurn } = require('./cursor')
 const { releasedQueryError, releasedTwiceError } = require('./errors')
 const { toResult } = require('./result')
 
@@ -58,26 +58,20 @@ class Client {
     const sessions = this.#sessions
     const session = sessions.current()
     const track = sessions.tracking(session)
-    const turn = this.#tail
-    let ended
-    this.#tail = new Promise((resolve) => {
-      ended = resolve
-    })
-    const cursor = new Cursor({
-      open: async () => {
-        await turn
+    const { cursor, next } = cursorInTurn(this.#tail, {
+      open: () => {
         if (this.#released) throw releasedQueryError()
         return this.#native.cursor(args.text, args.values, track)
       },
       onEnd: (writeLsn) => {
         this.#cursors.delete(cursor)
         sessions.wrote(session, writeLsn)
-        ended()
       },
       dispatcher: this.#dispatcher,
       rowMode: args.rowMode,
       batchSize: args.batchSize,
     })
+    this.#tail = next
     this.#cursors.add(cursor)
     return cursor
   }

@@ -150,4 +150,28 @@ class Cursor {
   }
 }
 
-module.exports = { Cursor }
+/**
+ * A cursor in a client's turn: it opens once `turn` (the client's earlier work) has settled, and
+ * `next` — the client's turn after it — resolves when it ends, so the client's later work waits.
+ * `how` as for Cursor.
+ */
+function cursorInTurn(turn, how) {
+  let ended
+  const next = new Promise((resolve) => {
+    ended = resolve
+  })
+  const cursor = new Cursor({
+    ...how,
+    open: async () => {
+      await turn
+      return how.open()
+    },
+    onEnd: (writeLsn) => {
+      how.onEnd(writeLsn)
+      ended()
+    },
+  })
+  return { cursor, next }
+}
+
+module.exports = { Cursor, cursorInTurn }

@@ -6,7 +6,7 @@
 
 const EventEmitter = require('node:events')
 const { readCursorArguments } = require('../arguments')
-const { Cursor } = require('../cursor')
+const { cursorInTurn } = require('../cursor')
 const { closedError, pgMessages } = require('../errors')
 const { RoutingConnection } = require('./connection')
 const { escapeIdentifier, escapeLiteral } = require('./escape')
@@ -116,26 +116,19 @@ function clientClass(link, TypeOverrides) {
       const session = sessions.current()
       const { strong, minLsn } = sessions.forRead(session, args)
       const track = sessions.tracking(session)
-      const turn = this.#tail
-      let ended
-      this.#tail = new Promise((resolve) => {
-        ended = resolve
-      })
-      return new Cursor({
-        open: async () => {
-          await turn
+      const { cursor, next } = cursorInTurn(this.#tail, {
+        open: () => {
           if (this._ending) throw new Error(pgMessages.NOT_QUERYABLE)
           this.#open()
           return this.#native.cursor(args.text, args.values, strong, minLsn, track)
         },
-        onEnd: (writeLsn) => {
-          sessions.wrote(session, writeLsn)
-          ended()
-        },
+        onEnd: (writeLsn) => sessions.wrote(session, writeLsn),
         dispatcher: link.dispatcher,
         rowMode: args.rowMode,
         batchSize: args.batchSize,
       })
+      this.#tail = next
+      return cursor
     }
 
     #enqueue(query) {

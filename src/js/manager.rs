@@ -226,7 +226,7 @@ impl NativeManager {
         let cluster = self.cluster.clone();
         let completions = self.completions.clone();
         napi::bindgen_prelude::spawn(async move {
-            let checkout = cluster.checkout(kind).await;
+            let checkout = cluster.checkout(kind, None).await;
             let client = checkout.map(|c| NativeClient::new(cluster, completions.clone(), c));
             completions.finish(id, Settled(client));
         });

@@ -11,6 +11,7 @@ use crate::lsn::Lsn;
 use crate::node::{Retry, StatementOptions};
 use crate::result::{Outcome, Reply};
 use crate::router::{Reason, Route, Target};
+use crate::settings::Settings;
 use crate::statement::Statements;
 use crate::values::Param;
 
@@ -312,13 +313,18 @@ impl Cluster {
 
     /// A dedicated connection for `getClient`: reads from an eligible standby (the primary when
     /// there is none or it cannot connect), writes from the member that is primary now.
-    pub async fn checkout(&self, kind: ClientKind) -> Result<Checkout, CoreError> {
+    /// With `settings` (a routing client's), the connection comes with them made.
+    pub async fn checkout(
+        &self,
+        kind: ClientKind,
+        settings: Option<&Settings>,
+    ) -> Result<Checkout, CoreError> {
         self.ensure_open()?;
         if kind == ClientKind::Read {
             match self.pick_standby(None) {
                 Some(i) => match self.members[i]
                     .node
-                    .connection_within(self.options.replica_read_timeout, None)
+                    .connection_within(self.options.replica_read_timeout, settings)
                     .await
                 {
                     Ok(conn) => {
@@ -341,7 +347,7 @@ impl Cluster {
         let deadline = Instant::now() + self.options.connect_timeout;
         loop {
             let w = self.await_primary(deadline).await?;
-            match self.members[w].node.connection().await {
+            match self.members[w].node.connection_with(settings).await {
                 Ok(conn) => {
                     return Ok(Checkout {
                         conn,

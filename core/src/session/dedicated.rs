@@ -11,7 +11,6 @@ use crate::error::CoreError;
 use crate::node::insert_lsn;
 use crate::node::{ConnState, CursorPlan, CursorTransaction};
 use crate::result::Outcome;
-use crate::settings::{self, Settings};
 use crate::statement::Statements;
 use crate::values::Param;
 
@@ -66,28 +65,8 @@ impl Dedicated {
         }
     }
 
-    pub fn member(&self) -> usize {
-        self.member
-    }
-
     pub fn in_transaction(&self) -> bool {
         self.in_transaction
-    }
-
-    /// Makes a routing client's settings on the connection.
-    pub async fn make_settings(
-        &mut self,
-        cluster: &Cluster,
-        settings: &Settings,
-    ) -> Result<(), CoreError> {
-        let conn = self.conn.as_ref().ok_or(CoreError::Released)?;
-        if settings.is_empty() {
-            return Ok(());
-        }
-        let node = cluster.node(self.member);
-        settings::prepare(conn, Some(settings))
-            .await
-            .map_err(|e| CoreError::from_driver(e, node.label()))
     }
 
     /// Runs the text as it is on the connection (transaction control allowed) and tracks what

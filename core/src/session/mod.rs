@@ -46,11 +46,6 @@ impl RoutingSession {
         self.link.clone()
     }
 
-    /// The member whose connection the client holds now, if any.
-    pub fn held_member(&self) -> Option<usize> {
-        self.held.as_ref().map(Dedicated::member)
-    }
-
     /// Runs one text for the client: on its held connection, or on one it takes for a
     /// transaction or for state that must stay put, or routed.
     pub async fn run(
@@ -104,12 +99,9 @@ impl RoutingSession {
             true => ClientKind::Read,
             false => ClientKind::Write,
         };
-        let mut held = Dedicated::new(cluster.checkout(kind).await?);
+        let settings = (!self.settings.is_empty()).then_some(&self.settings);
+        let mut held = Dedicated::new(cluster.checkout(kind, settings).await?);
         held.link(cluster, &self.link);
-        if let Err(e) = held.make_settings(cluster, &self.settings).await {
-            held.release(false).await;
-            return Err(e);
-        }
         self.held = Some(held);
         Ok(())
     }
