@@ -14,7 +14,7 @@ export declare class NativeClient {
    * Starts `text` as is on this client's connection (no routing, transaction control
    * allowed); its result reaches the manager's `onComplete` under `id`.
    */
-  submit(id: number, text: string, values: Array<string | Buffer | null>, track?: boolean, textTypes?: number[]): void
+  submit(id: number, text: string, values: Array<string | Buffer | null>, track?: boolean, textTypes?: number[] | null, traced?: boolean): void
   /**
    * A cursor over `text`'s rows on this client's connection: in the transaction the client
    * has open, or else in one of its own for the cursor's life. It takes the connection at
@@ -50,9 +50,10 @@ export declare class NativeManager {
    * Starts a query; its result reaches `onComplete` under `id`. `strong` reads on the
    * primary; `min_lsn` reads only where that WAL position has been replayed; `track` asks a
    * write for the WAL position that covers it; values of the `text_types` OIDs come back as
-   * text, for custom type parsers.
+   * text, for custom type parsers. `traced`: the result comes with its trail (see
+   * insights::deliver).
    */
-  submit(id: number, text: string, values: Array<string | Buffer | null>, route: 'primary' | 'replica' | null, strong: boolean, minLsn: bigint | null, track: boolean, textTypes?: number[] | null): void
+  submit(id: number, text: string, values: Array<string | Buffer | null>, route: 'primary' | 'replica' | null, strong: boolean, minLsn: bigint | null, track: boolean, textTypes?: number[] | null, traced?: boolean): void
   /**
    * A cursor over `text`'s rows, placed as `submit` places a query; nothing is routed or
    * opened before its first read.
@@ -67,6 +68,12 @@ export declare class NativeManager {
   createSession(listener?: number | undefined | null): NativeSession
   status(): Record<string, import('./index').ReplicaStatus>
   metrics(): import('./index').Metrics
+  /** Every member's name and address, in the order a trace's member indexes count. */
+  members(): Array<{ name: string, host: string, port: number, database: string }>
+  /** The statement stats, by total time (most first), at most `limit`; empty when off. */
+  queryStats(limit?: number | undefined | null): Array<import('./index').StatementStats>
+  /** Forgets the statement stats. */
+  resetQueryStats(): void
   /** The metrics in Prometheus's text exposition format. */
   prometheus(): string
   close(): Promise<void>
@@ -78,7 +85,7 @@ export declare class NativeSession {
    * `id`. `strong`, `minLsn` and `track` as for the manager's `submit`; values of the
    * `textTypes` OIDs come back as text, for custom type parsers.
    */
-  submit(id: number, text: string, values: Array<string | Buffer | null>, strong: boolean, minLsn: bigint | null, track: boolean, textTypes: number[] | null): void
+  submit(id: number, text: string, values: Array<string | Buffer | null>, strong: boolean, minLsn: bigint | null, track: boolean, textTypes: number[] | null, traced?: boolean): void
   /**
    * A cursor over `text`'s rows for this client (see the core's `RoutingSession::serve_cursor`);
    * it takes the session at its first read and holds it until it ends.

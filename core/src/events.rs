@@ -1,6 +1,9 @@
-//! State changes worth telling an operator about: never one per query.
+//! State changes worth telling an operator about — never one per query, except the slow ones
+//! when `slowQueryMs` asks for them.
 
 use std::time::SystemTime;
+
+use crate::insights::SlowStatement;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum EventKind {
@@ -22,6 +25,8 @@ pub enum EventKind {
     PrimaryChanged,
     /// More than one member claims to be primary.
     SplitBrain,
+    /// A statement took at least `slowQueryMs` (one event per such statement).
+    SlowQuery,
 }
 
 /// How loud an event is, as a logger's method name.
@@ -46,6 +51,7 @@ impl EventKind {
             EventKind::PrimaryReachable => "primary-reachable",
             EventKind::PrimaryChanged => "primary-changed",
             EventKind::SplitBrain => "split-brain",
+            EventKind::SlowQuery => "slow-query",
         }
     }
 
@@ -59,7 +65,8 @@ impl EventKind {
             | EventKind::Failover
             | EventKind::MemberPromoted
             | EventKind::MemberDemoted
-            | EventKind::PrimaryChanged => Level::Warn,
+            | EventKind::PrimaryChanged
+            | EventKind::SlowQuery => Level::Warn,
             EventKind::PrimaryUnreachable | EventKind::SplitBrain => Level::Error,
         }
     }
@@ -85,6 +92,8 @@ pub struct Event {
     /// One sentence for a log line.
     pub message: String,
     pub at: SystemTime,
+    /// The statement, for a `slow-query` event.
+    pub statement: Option<SlowStatement>,
 }
 
 /// Where events go; set by the binding.

@@ -4,6 +4,7 @@ use std::fmt::Write;
 
 use crate::cluster::{Cluster, Member, MemberStatus};
 use crate::health::Role;
+use crate::insights::{QueryStats, StatementStats};
 use crate::metrics::LATENCY_BUCKETS_MS;
 use crate::node::Node;
 use crate::router::Reason;
@@ -197,7 +198,66 @@ pub fn render(cluster: &Cluster) -> String {
             cumulative as f64,
         );
     }
+    if let Some(stats) = cluster.insights().stats() {
+        statements(&mut w, stats, cluster.options().prometheus_top_queries);
+    }
     out
+}
+
+/// The stats table's size and evictions; with `top` > 0, that many fingerprints (by total
+/// time), labelled with their id and text (never a value: the text is normalized).
+fn statements(w: &mut Writer<'_>, stats: &QueryStats, top: usize) {
+    let summary = stats.summary();
+    w.family(
+        "rrm_query_stats_fingerprints",
+        "gauge",
+        "Statement fingerprints the stats keep now (queryStatsSize at most).",
+    );
+    w.sample(
+        "rrm_query_stats_fingerprints",
+        &[],
+        summary.fingerprints as f64,
+    );
+    w.family(
+        "rrm_query_stats_evicted_total",
+        "counter",
+        "Fingerprints evicted from the statement stats to make room (since the last reset).",
+    );
+    w.sample("rrm_query_stats_evicted_total", &[], summary.evicted as f64);
+    if top == 0 {
+        return;
+    }
+    let top = stats.snapshot(Some(top));
+    type Pick = fn(&StatementStats) -> f64;
+    let families: [(&str, &str, Pick); 4] = [
+        (
+            "rrm_statement_calls_total",
+            "Calls of the statement (top fingerprints by total time).",
+            |s| s.calls as f64,
+        ),
+        (
+            "rrm_statement_errors_total",
+            "Calls of the statement that failed.",
+            |s| s.errors as f64,
+        ),
+        (
+            "rrm_statement_rows_total",
+            "Rows the statement returned or affected.",
+            |s| s.rows as f64,
+        ),
+        (
+            "rrm_statement_seconds_total",
+            "Time the statement took, in all.",
+            |s| s.total.as_secs_f64(),
+        ),
+    ];
+    for (name, help, pick) in families {
+        w.family(name, "counter", help);
+        for s in &top {
+            let id = s.id.hex();
+            w.sample(name, &[("id", &id), ("query", &s.text)], pick(s));
+        }
+    }
 }
 
 /// A per-member 0/1 gauge: its name, help text, and what makes it 1.

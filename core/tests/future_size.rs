@@ -5,6 +5,7 @@
 
 use read_replica_core::cluster::{Causal, Cluster};
 use read_replica_core::config::{parse_node, parse_options, ConfigValue};
+use read_replica_core::insights::Trail;
 use read_replica_core::node::StatementOptions;
 
 #[test]
@@ -26,7 +27,15 @@ fn a_query_future_stays_small() {
         min_lsn: None,
         track_write: false,
     };
-    let query = cluster.query("SELECT 1", &[], None, causal, StatementOptions::default());
+    let mut trail = Trail::default();
+    let query = cluster.query(
+        "SELECT 1",
+        &[],
+        None,
+        causal,
+        StatementOptions::default(),
+        &mut trail,
+    );
     let size = std::mem::size_of_val(&query);
     assert!(size < 8 * 1024, "a query's future takes {size} bytes");
     let checkout = cluster.node(0).connection_with(None);

@@ -6,11 +6,12 @@ use napi::Env;
 use napi_derive::napi;
 
 use super::completions::Completions;
-use super::convert::{params, JsParam, JsResult};
+use super::convert::{params, JsParam};
 use super::cursor::NativeCursor;
-use super::error::Settled;
+use super::insights::deliver;
 use crate::core::cluster::{Checkout, Cluster};
 use crate::core::cursor as core_cursor;
+use crate::core::insights::Trail;
 use crate::core::session::Dedicated;
 use crate::core::statement::Statements;
 
@@ -41,8 +42,9 @@ impl NativeClient {
     /// allowed); its result reaches the manager's `onComplete` under `id`.
     #[napi(
         catch_unwind,
-        ts_args_type = "id: number, text: string, values: Array<string | Buffer | null>, track?: boolean, textTypes?: number[]"
+        ts_args_type = "id: number, text: string, values: Array<string | Buffer | null>, track?: boolean, textTypes?: number[] | null, traced?: boolean"
     )]
+    #[allow(clippy::too_many_arguments)]
     pub fn submit(
         &self,
         env: Env,
@@ -51,7 +53,9 @@ impl NativeClient {
         values: Vec<JsParam>,
         track: Option<bool>,
         text_types: Option<Vec<u32>>,
+        traced: Option<bool>,
     ) {
+        let traced = traced.unwrap_or(false);
         self.completions.begin(env.raw());
         let completions = self.completions.clone();
         let cluster = self.cluster.clone();
@@ -62,10 +66,18 @@ impl NativeClient {
         napi::bindgen_prelude::spawn(async move {
             let statements = Statements::parse(&text);
             let mut held = held.lock().await;
+            let mut trail = Trail::new(traced);
             let outcome = held
-                .run(&cluster, &statements, &params, track, &text_types)
+                .run(
+                    &cluster,
+                    &statements,
+                    &params,
+                    track,
+                    &text_types,
+                    &mut trail,
+                )
                 .await;
-            completions.finish(id, Settled(outcome.map(JsResult)));
+            deliver(&completions, id, outcome, traced.then_some(trail));
         });
     }
 

@@ -6,6 +6,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use napi::bindgen_prelude::{BigInt, FromNapiValue, ToNapiValue, TypeName, ValidateNapiValue};
 use napi::{sys, Error, Result, Status, ValueType};
 
+use super::insights::summary_to_js;
 use super::raw::{RawEnv, RawValue};
 use crate::core::client_link::ServerMessage;
 use crate::core::cluster::{Causal, MemberStatus};
@@ -13,6 +14,7 @@ use crate::core::config::{ConfigValue, Fields};
 use crate::core::cursor::Batch;
 use crate::core::events::Event;
 use crate::core::health::{HealthState, Role};
+use crate::core::insights::StatsSummary;
 use crate::core::lsn::Lsn;
 use crate::core::metrics::MetricsSnapshot;
 use crate::core::result::{Field, Outcome, QueryOutput, Reply};
@@ -314,6 +316,7 @@ fn status_to_js(env: RawEnv, members: &[MemberStatus]) -> Result<RawValue> {
         )?;
         env.set(entry, "lagging", env.boolean(r.health.lagging)?)?;
         env.set(entry, "eligible", env.boolean(r.health.eligible())?)?;
+        env.set_number(entry, "queries", r.queries as f64)?;
         env.set(out, &r.name, entry)?;
     }
     Ok(out)
@@ -332,6 +335,8 @@ pub struct MetricsReport {
     pub replicas: Vec<MemberStatus>,
     /// The member that takes the writes now.
     pub primary: Option<MemberStatus>,
+    /// `None` when the stats are off.
+    pub query_stats: Option<StatsSummary>,
 }
 
 impl ToNapiValue for MetricsReport {
@@ -359,6 +364,7 @@ impl ToNapiValue for MetricsReport {
         env.set(out, "routes", routes)?;
         env.set_number(out, "primaryChanges", c.primary_changes as f64)?;
         env.set(out, "primary", primary_to_js(env, val.primary.as_ref())?)?;
+        env.set(out, "queryStats", summary_to_js(env, val.query_stats)?)?;
         Ok(out)
     }
 }
@@ -376,6 +382,7 @@ fn primary_to_js(env: RawEnv, primary: Option<&MemberStatus>) -> Result<RawValue
             "role",
             "lastHealthCheck",
             "timeline",
+            "queries",
         ] {
             env.set(out, key, env.null()?)?;
         }
@@ -390,6 +397,7 @@ fn primary_to_js(env: RawEnv, primary: Option<&MemberStatus>) -> Result<RawValue
     env.set_opt_str_or_null(out, "role", p.health.role.map(Role::as_str))?;
     env.set(out, "lastHealthCheck", last_check(env, &p.health)?)?;
     env.set_opt_number(out, "timeline", p.health.timeline.map(f64::from))?;
+    env.set_number(out, "queries", p.queries as f64)?;
     Ok(out)
 }
 
@@ -433,12 +441,19 @@ impl ToNapiValue for JsEvent {
         env.set_str(out, "address", &event.address)?;
         env.set_str(out, "message", &event.message)?;
         env.set_str(out, "time", &iso8601(event.at))?;
+        if let Some(s) = &event.statement {
+            env.set_str(out, "fingerprint", &s.fingerprint)?;
+            env.set_number(out, "durationMs", s.duration.as_secs_f64() * 1000.0)?;
+            env.set_str(out, "route", s.route)?;
+            env.set_str(out, "reason", s.reason)?;
+            env.set_number(out, "rowCount", s.rows as f64)?;
+        }
         Ok(out)
     }
 }
 
 /// `2024-01-01T00:00:00.000Z`, as JavaScript's `Date#toISOString` writes it.
-fn iso8601(t: SystemTime) -> String {
+pub fn iso8601(t: SystemTime) -> String {
     let ms = t
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_millis() as i64);

@@ -12,10 +12,11 @@ use napi_derive::napi;
 use super::client::NativeClient;
 use super::completions::{Completions, EVENT_ID};
 use super::convert::{
-    causal, params, JsEvent, JsFields, JsParam, JsResult, JsRoute, MetricsReport, StatusReport,
+    causal, params, JsEvent, JsFields, JsParam, JsRoute, MetricsReport, StatusReport,
 };
 use super::cursor::NativeCursor;
 use super::error::Settled;
+use super::insights::{deliver, MembersReport, StatsReport};
 use super::password::{self, PasswordFunction};
 use super::session::NativeSession;
 use crate::core::checker;
@@ -23,6 +24,7 @@ use crate::core::cluster::{ClientKind, Cluster};
 use crate::core::config::{parse_node, parse_options};
 use crate::core::cursor as core_cursor;
 use crate::core::error::CoreError;
+use crate::core::insights::Trail;
 use crate::core::node::StatementOptions;
 use crate::core::router::{Router, Target};
 
@@ -152,10 +154,11 @@ impl NativeManager {
     /// Starts a query; its result reaches `onComplete` under `id`. `strong` reads on the
     /// primary; `min_lsn` reads only where that WAL position has been replayed; `track` asks a
     /// write for the WAL position that covers it; values of the `text_types` OIDs come back as
-    /// text, for custom type parsers.
+    /// text, for custom type parsers. `traced`: the result comes with its trail (see
+    /// insights::deliver).
     #[napi(
         catch_unwind,
-        ts_args_type = "id: number, text: string, values: Array<string | Buffer | null>, route: 'primary' | 'replica' | null, strong: boolean, minLsn: bigint | null, track: boolean, textTypes?: number[] | null"
+        ts_args_type = "id: number, text: string, values: Array<string | Buffer | null>, route: 'primary' | 'replica' | null, strong: boolean, minLsn: bigint | null, track: boolean, textTypes?: number[] | null, traced?: boolean"
     )]
     #[allow(clippy::too_many_arguments)]
     pub fn submit(
@@ -169,9 +172,11 @@ impl NativeManager {
         min_lsn: Option<BigInt>,
         track: bool,
         text_types: Option<Vec<u32>>,
+        traced: Option<bool>,
     ) {
         self.completions.begin(env.raw());
         let route = route.map(RouteOverride::target);
+        let traced = traced.unwrap_or(false);
         let causal = causal(strong, min_lsn, track);
         let cluster = self.cluster.clone();
         let completions = self.completions.clone();
@@ -182,8 +187,11 @@ impl NativeManager {
                 text_types: &text_types,
                 ..StatementOptions::default()
             };
-            let outcome = cluster.query(&text, &params, route, causal, options).await;
-            completions.finish(id, Settled(outcome.map(JsResult)));
+            let mut trail = Trail::new(traced);
+            let outcome = cluster
+                .query(&text, &params, route, causal, options, &mut trail)
+                .await;
+            deliver(&completions, id, outcome, traced.then_some(trail));
         });
     }
 
@@ -253,6 +261,42 @@ impl NativeManager {
             counters: self.cluster.metrics(),
             replicas: self.cluster.replica_status(),
             primary: self.cluster.primary_status(),
+            query_stats: self.cluster.insights().stats().map(|s| s.summary()),
+        }
+    }
+
+    /// Every member's name and address, in the order a trace's member indexes count.
+    #[napi(
+        catch_unwind,
+        ts_return_type = "Array<{ name: string, host: string, port: number, database: string }>"
+    )]
+    pub fn members(&self) -> MembersReport<'_> {
+        MembersReport(&self.cluster)
+    }
+
+    /// The statement stats, by total time (most first), at most `limit`; empty when off.
+    #[napi(
+        catch_unwind,
+        ts_return_type = "Array<import('./index').StatementStats>"
+    )]
+    pub fn query_stats(&self, limit: Option<u32>) -> StatsReport {
+        let stats = self.cluster.insights().stats();
+        StatsReport {
+            statements: stats.map_or_else(Vec::new, |s| s.snapshot(limit.map(|l| l as usize))),
+            member_names: self
+                .cluster
+                .members()
+                .iter()
+                .map(|m| m.node().name().to_string())
+                .collect(),
+        }
+    }
+
+    /// Forgets the statement stats.
+    #[napi(catch_unwind)]
+    pub fn reset_query_stats(&self) {
+        if let Some(stats) = self.cluster.insights().stats() {
+            stats.reset();
         }
     }
 

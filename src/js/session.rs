@@ -8,12 +8,13 @@ use napi::Env;
 use napi_derive::napi;
 
 use super::completions::Completions;
-use super::convert::{causal, params, JsParam, JsResult, JsServerMessage};
+use super::convert::{causal, params, JsParam, JsServerMessage};
 use super::cursor::NativeCursor;
-use super::error::Settled;
+use super::insights::deliver;
 use crate::core::client_link::ClientLink;
 use crate::core::cluster::Cluster;
 use crate::core::cursor as core_cursor;
+use crate::core::insights::Trail;
 use crate::core::session::RoutingSession;
 
 #[napi]
@@ -53,7 +54,7 @@ impl NativeSession {
     /// `textTypes` OIDs come back as text, for custom type parsers.
     #[napi(
         catch_unwind,
-        ts_args_type = "id: number, text: string, values: Array<string | Buffer | null>, strong: boolean, minLsn: bigint | null, track: boolean, textTypes: number[] | null"
+        ts_args_type = "id: number, text: string, values: Array<string | Buffer | null>, strong: boolean, minLsn: bigint | null, track: boolean, textTypes: number[] | null, traced?: boolean"
     )]
     #[allow(clippy::too_many_arguments)]
     pub fn submit(
@@ -66,8 +67,10 @@ impl NativeSession {
         min_lsn: Option<BigInt>,
         track: bool,
         text_types: Option<Vec<u32>>,
+        traced: Option<bool>,
     ) {
         self.completions.begin(env.raw());
+        let traced = traced.unwrap_or(false);
         let causal = causal(strong, min_lsn, track);
         let cluster = self.cluster.clone();
         let completions = self.completions.clone();
@@ -75,13 +78,14 @@ impl NativeSession {
         let params = params(values);
         let text_types = text_types.unwrap_or_default();
         napi::bindgen_prelude::spawn(async move {
+            let mut trail = Trail::new(traced);
             // The session is free again before JS hears of the outcome (see `release`).
             let outcome = session
                 .lock()
                 .await
-                .run(&cluster, &text, &params, causal, &text_types)
+                .run(&cluster, &text, &params, causal, &text_types, &mut trail)
                 .await;
-            completions.finish(id, Settled(outcome.map(JsResult)));
+            deliver(&completions, id, outcome, traced.then_some(trail));
         });
     }
 

@@ -66,7 +66,7 @@ impl Cluster {
             transaction: CursorTransaction::Own { read_only: false },
             track_lsn: false,
         };
-        match self.place(&statements, route_override, causal) {
+        match self.place(&statements, route_override, causal).0 {
             Placement::Reject => first.fail(CoreError::TransactionControl),
             Placement::Primary { read, track } => {
                 let plan = CursorPlan {

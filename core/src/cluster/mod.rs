@@ -27,6 +27,7 @@ use crate::config::{NodeConfig, Options};
 use crate::error::CoreError;
 use crate::events::EventSink;
 use crate::health::{HealthState, Limits, SharedHealth};
+use crate::insights::Insights;
 use crate::lsn::Lsn;
 use crate::metrics::{Metrics, MetricsSnapshot};
 use crate::node::{Node, Object};
@@ -92,6 +93,8 @@ pub struct Cluster {
     members: Vec<Member>,
     options: Options,
     counters: Metrics,
+    /// Statement stats, slow statements, statements per member.
+    insights: Insights,
     router: Router,
     /// The member that takes the writes now ([`NO_WRITER`] when none does), read lock-free on
     /// the query path; the full election (with the fenced claimants) behind it.
@@ -163,12 +166,14 @@ pub struct MemberStatus {
     pub writer: bool,
     /// Claims to be primary but lost the election (split brain): serves nothing.
     pub fenced: bool,
+    /// Statements it ran.
+    pub queries: u64,
 }
 
 impl Cluster {
     /// Builds the pools; no connection is made until the checker starts or the first query.
     pub fn new(primary: NodeConfig, replicas: Vec<NodeConfig>, options: Options) -> Arc<Cluster> {
-        let members = std::iter::once(Node::new("primary".into(), primary, &options))
+        let members: Vec<Member> = std::iter::once(Node::new("primary".into(), primary, &options))
             .chain(
                 replicas
                     .into_iter()
@@ -177,7 +182,9 @@ impl Cluster {
             )
             .map(Member::new)
             .collect();
+        let insights = Insights::new(&options, members.len());
         Arc::new_cyclic(|this| Cluster {
+            insights,
             members,
             router: Router::new(&options.write_functions, &options.read_only_functions),
             options,
@@ -198,6 +205,11 @@ impl Cluster {
 
     pub fn options(&self) -> &Options {
         &self.options
+    }
+
+    /// Statement stats and the rest of what is learned from statements run.
+    pub fn insights(&self) -> &Insights {
+        &self.insights
     }
 
     /// Every member: the configured primary first, then the replicas in config order.
@@ -265,6 +277,7 @@ impl Cluster {
             health: self.members[i].health.snapshot(),
             writer: election.writer == Some(i),
             fenced: election.fenced.contains(&i),
+            queries: self.insights.served(i),
         }
     }
 

@@ -1,14 +1,17 @@
-//! What the cluster learns — health checks and failed connections — recorded in one place, with
-//! the events that tell an operator about it. Every recorded check re-runs the election.
+//! What the cluster learns — health checks, failed connections, statements run — recorded in one
+//! place, with the events that tell an operator about it. Every recorded check re-runs the election.
 
 use std::sync::atomic::Ordering;
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime};
 
 use super::Cluster;
 use crate::error::CoreError;
 use crate::events::{Event, EventKind};
 use crate::health::{Check, HealthState, Role, Transition};
+use crate::insights::Trail;
 use crate::node::Node;
+use crate::result::Outcome;
+use crate::statement::Statements;
 
 impl Cluster {
     /// Records the outcome of one health check of member `i`. A member whose role or timeline
@@ -95,8 +98,40 @@ impl Cluster {
                 address: node.address(),
                 message,
                 at: SystemTime::now(),
+                statement: None,
             });
         }
+    }
+
+    /// Records a statement that ran (or failed) in the insights; tells of it when it was slow.
+    pub(crate) fn record(
+        &self,
+        statements: &Statements<'_>,
+        outcome: &Result<Outcome, CoreError>,
+        elapsed: Duration,
+        trail: &mut Trail,
+    ) {
+        let Some(slow) = self.insights.record(statements, outcome, elapsed, trail) else {
+            return;
+        };
+        let Some(sink) = self.events.get() else {
+            return;
+        };
+        let node = trail.member.map(|m| &self.members[m].node);
+        let message = format!(
+            "slow query ({:.1} ms on {}): {}",
+            slow.duration.as_secs_f64() * 1000.0,
+            node.map_or("no member", Node::label),
+            slow.fingerprint
+        );
+        sink(Event {
+            kind: EventKind::SlowQuery,
+            node: node.map_or_else(String::new, |n| n.name().to_string()),
+            address: node.map_or_else(String::new, Node::address),
+            message,
+            at: SystemTime::now(),
+            statement: Some(slow),
+        });
     }
 
     /// Tells why member `i` left or rejoined the read rotation.

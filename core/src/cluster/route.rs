@@ -7,6 +7,7 @@ use super::{Causal, Checkout, ClientKind, Cluster};
 use crate::checker;
 use crate::error::CoreError;
 use crate::health::Role;
+use crate::insights::Trail;
 use crate::lsn::Lsn;
 use crate::node::{Retry, StatementOptions};
 use crate::result::{Outcome, Reply};
@@ -39,13 +40,15 @@ impl Cluster {
         route_override: Option<Target>,
         causal: Causal,
         options: StatementOptions<'_>,
+        trail: &mut Trail,
     ) -> Result<Outcome, CoreError> {
         let statements = Statements::parse(sql);
-        self.query_statements(&statements, params, route_override, causal, options)
+        self.query_statements(&statements, params, route_override, causal, options, trail)
             .await
     }
 
     /// [`Cluster::query`] for a text already parsed, with what the client brings (`options`).
+    /// `trail` learns where it ran; the statement is recorded in the insights.
     pub async fn query_statements(
         &self,
         statements: &Statements<'_>,
@@ -53,10 +56,14 @@ impl Cluster {
         route_override: Option<Target>,
         causal: Causal,
         options: StatementOptions<'_>,
+        trail: &mut Trail,
     ) -> Result<Outcome, CoreError> {
         self.ensure_open()?;
-        match self.place(statements, route_override, causal) {
-            Placement::Reject => Err(CoreError::TransactionControl),
+        let started = std::time::Instant::now();
+        let (placement, route) = self.place(statements, route_override, causal);
+        trail.route = Some(route);
+        let outcome = match placement {
+            Placement::Reject => return Err(CoreError::TransactionControl),
             Placement::Primary { read, track } => {
                 // A read sent to the primary may still be retried on a fresh connection; a
                 // write never.
@@ -64,11 +71,13 @@ impl Cluster {
                     true => Retry::Read { limit: None },
                     false => Retry::Never,
                 };
-                self.on_primary(statements, params, retry, track, options)
+                self.on_primary(statements, params, retry, track, options, trail)
                     .await
             }
-            Placement::Standby => self.read(statements, params, causal, options).await,
-        }
+            Placement::Standby => self.read(statements, params, causal, options, trail).await,
+        };
+        self.record(statements, &outcome, started.elapsed(), trail);
+        outcome
     }
 
     /// Where a text runs — the router's answer, or the caller's override — with
@@ -79,7 +88,7 @@ impl Cluster {
         statements: &Statements<'_>,
         route_override: Option<Target>,
         causal: Causal,
-    ) -> Placement {
+    ) -> (Placement, Route) {
         let classified = self.router.classify_statements(statements);
         let route = match route_override {
             Some(Target::Replica) => Route {
@@ -94,7 +103,7 @@ impl Cluster {
         };
         let read = classified.target == Target::Replica;
         self.counters.route(route.reason);
-        match route.target {
+        let placement = match route.target {
             Target::Reject => Placement::Reject,
             Target::Primary => {
                 self.counters.write();
@@ -117,7 +126,8 @@ impl Cluster {
                 self.counters.read();
                 Placement::Standby
             }
-        }
+        };
+        (placement, route)
     }
 
     /// A read: on an eligible standby, bounded by `replicaReadTimeout`; on the primary when no
@@ -129,6 +139,7 @@ impl Cluster {
         params: &[Param],
         causal: Causal,
         options: StatementOptions<'_>,
+        trail: &mut Trail,
     ) -> Result<Outcome, CoreError> {
         // A read that must see a position goes first to a standby already known to have
         // replayed it, and only then asks (and waits for) one that may not have.
@@ -144,6 +155,7 @@ impl Cluster {
             self.counters.failover();
         }
         while let Some(i) = next.take() {
+            trail.ran_on(i, false);
             match self
                 .read_on(i, statements, params, causal.min_lsn, options)
                 .await
@@ -153,6 +165,7 @@ impl Cluster {
                 Ok(None) => self.counters.consistency_primary_read(),
                 Err(e) if e.is_connection_failure() => {
                     self.read_failed_over(i, &e);
+                    trail.failed_over_from = Some(i);
                     // With no primary to take it, one more standby may.
                     if another_standby_may_try && self.writer().is_none() {
                         another_standby_may_try = false;
@@ -166,14 +179,14 @@ impl Cluster {
                     self.counters.misrouted_read();
                     let track = causal.track_write;
                     return self
-                        .on_primary(statements, params, Retry::Never, track, options)
+                        .on_primary(statements, params, Retry::Never, track, options, trail)
                         .await;
                 }
                 Err(e) => return Err(e),
             }
         }
         let retry = Retry::Read { limit: None };
-        self.on_primary(statements, params, retry, false, options)
+        self.on_primary(statements, params, retry, false, options, trail)
             .await
     }
 
@@ -231,10 +244,12 @@ impl Cluster {
         retry: Retry,
         track: bool,
         options: StatementOptions<'_>,
+        trail: &mut Trail,
     ) -> Result<Outcome, CoreError> {
         let deadline = Instant::now() + self.options.connect_timeout;
         loop {
             let w = self.await_primary(deadline).await?;
+            trail.ran_on(w, true);
             let node = &self.members[w].node;
             let error = match node.run(statements, params, retry, track, options).await {
                 Err(e) if e.refused_before_running() => e,

@@ -63,6 +63,12 @@ pub struct Options {
     pub write_functions: Vec<String>,
     /// Removed from the router's write functions.
     pub read_only_functions: Vec<String>,
+    /// Fingerprints the statement stats keep (0: no stats).
+    pub query_stats_size: usize,
+    /// Statements at least this long raise a `slow-query` event.
+    pub slow_query: Option<Duration>,
+    /// Fingerprints (the top by total time) in the Prometheus text.
+    pub prometheus_top_queries: usize,
 }
 
 impl Default for Options {
@@ -83,6 +89,9 @@ impl Default for Options {
             consistency: Consistency::Eventual,
             write_functions: Vec::new(),
             read_only_functions: Vec::new(),
+            query_stats_size: 500,
+            slow_query: None,
+            prometheus_top_queries: 0,
         }
     }
 }
@@ -168,6 +177,25 @@ const OPTIONS: &[OptionSpec] = &[
         env: None,
         min: 0.0,
         apply: |o, v| o.max_replication_lag_bytes = Some(v as u64),
+    },
+    OptionSpec {
+        key: "queryStatsSize",
+        env: None,
+        min: 0.0,
+        // 0 turns the stats off.
+        apply: |o, v| o.query_stats_size = v as usize,
+    },
+    OptionSpec {
+        key: "slowQueryMs",
+        env: None,
+        min: 0.0,
+        apply: |o, v| o.slow_query = Some(Duration::from_millis(v as u64)),
+    },
+    OptionSpec {
+        key: "prometheusTopQueries",
+        env: None,
+        min: 0.0,
+        apply: |o, v| o.prometheus_top_queries = v as usize,
     },
 ];
 

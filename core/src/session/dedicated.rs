@@ -2,13 +2,14 @@
 //! statements run on it as they are, and it goes back to its pool clean — with pg-pool's
 //! release rules (an open transaction rolled back, session state discarded, or closed).
 
-use crate::node::Object;
+use std::time::Instant;
 
 use crate::client_link::ClientLink;
 use crate::cluster::{Checkout, Cluster};
 use crate::cursor::{Pending, Requests};
 use crate::error::CoreError;
-use crate::node::insert_lsn;
+use crate::insights::Trail;
+use crate::node::{insert_lsn, Object};
 use crate::node::{ConnState, CursorPlan, CursorTransaction};
 use crate::result::Outcome;
 use crate::statement::Statements;
@@ -71,7 +72,27 @@ impl Dedicated {
 
     /// Runs the text as it is on the connection (transaction control allowed) and tracks what
     /// it did to the session; with `track`, a commit on the primary reports its WAL position.
+    /// `trail` learns where it ran; the statement is recorded in the insights.
     pub async fn run(
+        &mut self,
+        cluster: &Cluster,
+        statements: &Statements<'_>,
+        params: &[Param],
+        track: bool,
+        text_types: &[u32],
+        trail: &mut Trail,
+    ) -> Result<Outcome, CoreError> {
+        let started = Instant::now();
+        let outcome = self
+            .run_here(cluster, statements, params, track, text_types)
+            .await;
+        trail.route = None;
+        trail.ran_on(self.member, self.from_writer);
+        cluster.record(statements, &outcome, started.elapsed(), trail);
+        outcome
+    }
+
+    async fn run_here(
         &mut self,
         cluster: &Cluster,
         statements: &Statements<'_>,

@@ -13,6 +13,7 @@ use crate::client_link::{ClientLink, OnMessage};
 use crate::cluster::{Causal, ClientKind, Cluster};
 use crate::cursor::{Pending, Requests};
 use crate::error::CoreError;
+use crate::insights::Trail;
 use crate::node::StatementOptions;
 use crate::result::Outcome;
 use crate::settings::Settings;
@@ -55,6 +56,7 @@ impl RoutingSession {
         params: &[Param],
         causal: Causal,
         text_types: &[u32],
+        trail: &mut Trail,
     ) -> Result<Outcome, CoreError> {
         let statements = Statements::parse(sql);
         if self.held.is_none() && statements.needs_own_connection() {
@@ -62,7 +64,7 @@ impl RoutingSession {
         }
         if self.held.is_some() {
             return self
-                .run_held(cluster, &statements, params, causal, text_types)
+                .run_held(cluster, &statements, params, causal, text_types, trail)
                 .await;
         }
         let makes_settings = statements.changes_settings();
@@ -73,7 +75,7 @@ impl RoutingSession {
             client: Some(&self.link),
         };
         let outcome = cluster
-            .query_statements(&statements, params, None, causal, options)
+            .query_statements(&statements, params, None, causal, options, trail)
             .await;
         if outcome.is_ok() && makes_settings {
             statements
@@ -113,6 +115,7 @@ impl RoutingSession {
         params: &[Param],
         causal: Causal,
         text_types: &[u32],
+        trail: &mut Trail,
     ) -> Result<Outcome, CoreError> {
         let Some(held) = self.held.as_mut() else {
             return Err(CoreError::Released);
@@ -120,7 +123,7 @@ impl RoutingSession {
         let was_in_transaction = held.in_transaction();
         let track = causal.track_write;
         let outcome = held
-            .run(cluster, statements, params, track, text_types)
+            .run(cluster, statements, params, track, text_types, trail)
             .await;
         self.pinned |= statements.pins_session();
         if outcome.is_ok() {
