@@ -112,7 +112,13 @@ export interface ManagerOptions {
   consistency?: Consistency
   /** How long a read waits for a replica to replay the reader's writes before using the primary. 50. */
   causalWaitMs?: number
-  /** Receives state changes (never one line per query): console, pino, winston, … */
+  /** Fingerprints the statement stats keep (the top by total time); 0 turns the stats off. 500. */
+  queryStatsSize?: number
+  /** A `slow-query` event (to `onEvent` / `logger.warn`) for every statement at least this long, ms; 0: every statement. Off. */
+  slowQueryMs?: number
+  /** How many top statements (by total time) `getPrometheusMetrics()` shows. 0 (off). */
+  prometheusTopQueries?: number
+  /** Receives state changes (never one line per query, except slow queries): console, pino, winston, … */
   logger?: {
     info(event: ManagerEvent): unknown
     warn(event: ManagerEvent): unknown
@@ -124,9 +130,11 @@ export interface ManagerOptions {
 
 /**
  * A state change: a member out of or back in the read rotation, a failover, lag, a promotion or
- * demotion, a new primary, no primary, split brain.
+ * demotion, a new primary, no primary, split brain — or a slow statement (`SlowQueryEvent`).
  */
-export interface ManagerEvent {
+export type ManagerEvent = StateChangeEvent | SlowQueryEvent
+
+export interface StateChangeEvent {
   type:
     | 'replica-unhealthy'
     | 'replica-recovered'
@@ -147,6 +155,64 @@ export interface ManagerEvent {
   message: string
   /** ISO-8601 */
   time: string
+}
+
+/** A statement that took at least `slowQueryMs`. Never a parameter value: the text is the fingerprint. */
+export interface SlowQueryEvent {
+  type: 'slow-query'
+  level: 'warn'
+  /** The member that ran it; '' when none did (e.g. no primary came). */
+  node: string
+  address: string
+  message: string
+  time: string
+  fingerprint: string
+  durationMs: number
+  route: StatementRoute
+  reason: RouteReason | 'client'
+  rowCount: number
+}
+
+/** Where a statement ran: routed to a replica or the primary, or on a held connection (getClient, a pinned manager.pg client). */
+export type StatementRoute = 'replica' | 'primary' | 'client'
+
+/** One fingerprint's stats (`getQueryStats()`). Times in milliseconds; percentiles within ±6%. */
+export interface StatementStats {
+  /** 16 hex digits: the fingerprint's hash. */
+  id: string
+  /** The statement with literals, IN lists and row lists normalized: never a value. */
+  fingerprint: string
+  calls: number
+  errors: number
+  /** Rows returned or affected. */
+  rows: number
+  totalTimeMs: number
+  meanTimeMs: number
+  maxTimeMs: number
+  p50TimeMs: number
+  p99TimeMs: number
+  /** The latest call's route and reason. */
+  route: StatementRoute
+  reason: RouteReason | 'client'
+  /** Calls per member that ran them. */
+  members: Record<string, number>
+  /** Calls that failed over from a replica to another member. */
+  failovers: number
+}
+
+/**
+ * What subscribers of `diagnostics_channel.tracingChannel('read-replica-manager:query')` get as
+ * the context of each statement (filled in before asyncStart; `error` set on failure).
+ */
+export interface QueryTraceContext {
+  query: string | null
+  route: StatementRoute | null
+  reason: RouteReason | 'client' | null
+  member: { name: string; host: string; port: number; role: 'primary' | 'replica' } | null
+  rowCount: number | null
+  failover: { from: string } | null
+  result?: unknown
+  error?: unknown
 }
 
 export type RouteReason =
@@ -325,6 +391,8 @@ export interface ReplicaStatus {
   lagging: boolean
   /** Healthy, still a standby and not lagging: reads go here. */
   eligible: boolean
+  /** Statements this member ran. */
+  queries: number
 }
 
 /** The member that takes the writes now; every field null (and `reachable` false) while none does. */
@@ -339,6 +407,8 @@ export interface PrimaryStatus {
   lastHealthCheck: string | null
   /** The timeline it writes on. */
   timeline: number | null
+  /** Statements this member ran (null while no member takes the writes). */
+  queries: number | null
 }
 
 export interface Metrics {
@@ -359,6 +429,8 @@ export interface Metrics {
   /** Statements routed, by reason. */
   routes: Record<RouteReason, number>
   primary: PrimaryStatus
+  /** The statement stats' table: null when `queryStatsSize` is 0. */
+  queryStats: { fingerprints: number; capacity: number; evicted: number; since: string } | null
 }
 
 /** A dedicated connection; statements run as given (no routing), transactions allowed. */
@@ -534,6 +606,15 @@ export declare class ReadReplicaManager {
   lastWriteLsn(): string | null
   /** Every metric in Prometheus's text exposition format. */
   getPrometheusMetrics(): string
+  /**
+   * Statement stats, one entry per fingerprint, by total time (most first); at most `limit`.
+   * Empty when `queryStatsSize` is 0. Throws `ERR_INVALID_ARG_TYPE` on a bad limit.
+   */
+  getQueryStats(options?: { limit?: number }): StatementStats[]
+  /** Forgets the statement stats. */
+  resetQueryStats(): void
+  /** The latest state-change events (at most 100, oldest first). */
+  getRecentEvents(): StateChangeEvent[]
   getReplicaStatus(): Record<string, ReplicaStatus>
   getMetrics(): Metrics
   /**

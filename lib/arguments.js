@@ -149,6 +149,20 @@ function readSql(sql) {
   return sql
 }
 
+/** `getQueryStats({ limit })`: the limit (a whole number ≥ 0), or null for all. */
+function readStatsLimit(options) {
+  if (options === undefined || options === null) return null
+  if (typeof options !== 'object') {
+    throw argumentError(`getQueryStats(options): options must be an object, got ${describe(options)}`)
+  }
+  const { limit } = options
+  if (limit === undefined || limit === null) return null
+  if (!Number.isInteger(limit) || limit < 0 || limit > 0xffffffff) {
+    throw argumentError(`getQueryStats(options): options.limit must be a whole number ≥ 0, got ${describe(limit)}`)
+  }
+  return limit
+}
+
 /** `classifyQuery(sql, { writeFunctions, readOnlyFunctions })`: each an array of names, or null. */
 function readClassifyOptions(options) {
   const list = (key) => {
@@ -246,6 +260,7 @@ module.exports = {
   readClientKind,
   readSessionArguments,
   readSql,
+  readStatsLimit,
   readClassifyOptions,
   readManagerArguments,
 }

@@ -10,16 +10,19 @@ class Client {
   #native
   #dispatcher
   #sessions
+  #tracing
   #released = false
   /** The last query or cursor issued: each waits for it, so they run in call order, as with pg. */
   #tail = Promise.resolve()
   /** Cursors not yet ended: release() closes them. */
   #cursors = new Set()
 
-  constructor(nativeClient, dispatcher, sessions) {
+  /** @param {{ dispatcher: object, sessions: object, tracing: object }} link the manager's internals */
+  constructor(nativeClient, { dispatcher, sessions, tracing }) {
     this.#native = nativeClient
     this.#dispatcher = dispatcher
     this.#sessions = sessions
+    this.#tracing = tracing
   }
 
   /** Runs a statement on this connection as is: no routing; BEGIN / COMMIT are allowed. */
@@ -35,8 +38,10 @@ class Client {
     const session = this.#sessions.current()
     const track = this.#sessions.tracking(session)
     const run = this.#tail.then(() =>
-      this.#dispatcher.submit(
-        (id) => this.#native.submit(id, args.text, args.values, track),
+      this.#tracing.statement(
+        args.text,
+        (traced, finish) =>
+          this.#dispatcher.submit((id) => this.#native.submit(id, args.text, args.values, track, null, traced), finish),
         (reply) => {
           this.#sessions.wrote(session, reply[1])
           return toResult(reply, args.rowMode)

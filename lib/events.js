@@ -1,6 +1,6 @@
 'use strict'
-// events: state changes (a replica ejected or back, a failover, …) fanned out to the manager's
-// `options.onEvent` and `options.logger`.
+// events: state changes (a replica ejected or back, a failover, …) and slow statements, fanned
+// out to the manager's `options.onEvent` and `options.logger`; the latest state changes kept.
 
 /**
  * State changes go to `onEvent(event)` as objects and to `logger[event.level](event)` (one
@@ -19,4 +19,22 @@ function eventHandler(logger, onEvent) {
   }
 }
 
-module.exports = { eventHandler }
+/** How many events `getRecentEvents()` keeps. */
+const RECENT_EVENTS = 100
+
+/** The latest state-change events, oldest first (slow queries are not state changes). */
+class RecentEvents {
+  #events = []
+
+  add(event) {
+    if (event.type === 'slow-query') return
+    this.#events.push(event)
+    if (this.#events.length > RECENT_EVENTS) this.#events.shift()
+  }
+
+  list() {
+    return this.#events.slice()
+  }
+}
+
+module.exports = { eventHandler, RecentEvents, RECENT_EVENTS }

@@ -8,6 +8,7 @@ const {
   readQueryArguments,
   readSessionArguments,
   readSql,
+  readStatsLimit,
 } = require('./arguments')
 const { Client } = require('./client')
 const { Cursor } = require('./cursor')
@@ -15,11 +16,14 @@ const { closedError } = require('./errors')
 const { createPg } = require('./pg')
 const { toResult } = require('./result')
 const { Sessions } = require('./sessions')
+const { Tracing } = require('./tracing')
 
 class ReadReplicaManager {
   #native
   #dispatcher
   #sessions
+  #tracing
+  #recentEvents
   #onClose
   #closed = false
   #pg = null
@@ -27,15 +31,18 @@ class ReadReplicaManager {
   /**
    * @param nativeManager the binding's NativeManager, started
    * @param dispatcher the Dispatcher its results arrive through
-   * @param {{ onClose?: (manager: ReadReplicaManager) => void }} hooks `onClose` is told when
-   *   close() begins (the singleton forgets the manager then)
+   * @param {{ onClose?: (manager: ReadReplicaManager) => void, recentEvents?: RecentEvents }} hooks
+   *   `onClose` is told when close() begins (the singleton forgets the manager then);
+   *   `recentEvents` keeps the events the dispatcher hands out
    */
-  constructor(nativeManager, dispatcher, { onClose } = {}) {
+  constructor(nativeManager, dispatcher, { onClose, recentEvents } = {}) {
     this.#native = nativeManager
     this.#dispatcher = dispatcher
     this.#onClose = onClose ?? null
+    this.#recentEvents = recentEvents ?? null
     // The native side owns the `consistency` option: its parsing, validation and default.
     this.#sessions = new Sessions(nativeManager.consistency)
+    this.#tracing = new Tracing(nativeManager.members())
   }
 
   /**
@@ -75,8 +82,13 @@ class ReadReplicaManager {
     const session = sessions.current()
     const { strong, minLsn } = sessions.forRead(session, args)
     const track = sessions.tracking(session)
-    return this.#dispatcher.submit(
-      (id) => this.#native.submit(id, args.text, args.values, args.route, strong, minLsn, track),
+    return this.#tracing.statement(
+      args.text,
+      (traced, finish) =>
+        this.#dispatcher.submit(
+          (id) => this.#native.submit(id, args.text, args.values, args.route, strong, minLsn, track, null, traced),
+          finish,
+        ),
       (reply) => {
         sessions.wrote(session, reply[1])
         return toResult(reply, args.rowMode)
@@ -93,6 +105,7 @@ class ReadReplicaManager {
       native: this.#native,
       dispatcher: this.#dispatcher,
       sessions: this.#sessions,
+      tracing: this.#tracing,
       closed: () => this.#closed,
     })
     return this.#pg
@@ -133,7 +146,7 @@ class ReadReplicaManager {
     const dispatcher = this.#dispatcher
     return dispatcher.submit(
       (id) => this.#native.submitGetClient(id, kind),
-      (native) => new Client(native, dispatcher, this.#sessions),
+      (native) => new Client(native, { dispatcher, sessions: this.#sessions, tracing: this.#tracing }),
     )
   }
 
@@ -150,6 +163,25 @@ class ReadReplicaManager {
   /** `{ readQueries, writeQueries, replicaFailovers, healthCheckFailures, replicaCount, replicaStatus, … }` */
   getMetrics() {
     return this.#native.metrics()
+  }
+
+  /**
+   * Statement stats, one entry per fingerprint (the text with its values normalized away), by
+   * total time, most first: calls, errors, rows, times, route, calls per member, failovers.
+   * `limit` keeps the first ones. Empty when `queryStatsSize` is 0.
+   */
+  getQueryStats(options) {
+    return this.#native.queryStats(readStatsLimit(options))
+  }
+
+  /** Forgets the statement stats (getMetrics().queryStats.since says when). */
+  resetQueryStats() {
+    this.#native.resetQueryStats()
+  }
+
+  /** The latest state-change events (at most 100, oldest first), as `onEvent` received them. */
+  getRecentEvents() {
+    return this.#recentEvents?.list() ?? []
   }
 
   /** Every metric in Prometheus's text exposition format (for a /metrics endpoint). */

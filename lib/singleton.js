@@ -7,7 +7,7 @@ const { readManagerArguments } = require('./arguments')
 const { Dispatcher } = require('./dispatcher')
 const { configsFromEnv } = require('./env')
 const { notInitializedError } = require('./errors')
-const { eventHandler } = require('./events')
+const { eventHandler, RecentEvents } = require('./events')
 const { ReadReplicaManager } = require('./manager')
 
 /** The initialized manager, or null. */
@@ -36,7 +36,12 @@ async function initializeReadReplicaManager(primaryConfig, replicaConfigs = [], 
   starting = (async () => {
     const args = readManagerArguments(primaryConfig, replicaConfigs, options)
     const dispatcher = new Dispatcher()
-    dispatcher.onEvent = eventHandler(args.logger, args.onEvent)
+    const recentEvents = new RecentEvents()
+    const handler = eventHandler(args.logger, args.onEvent)
+    dispatcher.onEvent = (event) => {
+      recentEvents.add(event)
+      handler?.(event)
+    }
     const nativeManager = unwrap(
       native.createManager(
         args.primaryConfig,
@@ -47,7 +52,7 @@ async function initializeReadReplicaManager(primaryConfig, replicaConfigs = [], 
       ),
     )
     await nativeManager.start()
-    current = new ReadReplicaManager(nativeManager, dispatcher, { onClose: forget })
+    current = new ReadReplicaManager(nativeManager, dispatcher, { onClose: forget, recentEvents })
     return current
   })()
   try {

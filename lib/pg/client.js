@@ -38,8 +38,8 @@ function clientClass(link, TypeOverrides) {
     #tail = Promise.resolve()
     /** Named statements: name → text (see checkName). */
     #names = new Map()
-    #submit = (id, text, values, strong, minLsn, track, textTypes) =>
-      this.#native.submit(id, text, values, strong, minLsn, track, textTypes)
+    #submit = (id, text, values, strong, minLsn, track, textTypes, traced) =>
+      this.#native.submit(id, text, values, strong, minLsn, track, textTypes, traced)
 
     /** @param {object} [config] pg's client config: `types` is honoured; the connection keys are the manager's. */
     constructor(config) {

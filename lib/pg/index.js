@@ -66,7 +66,7 @@ function createDefaults(types) {
 
 /**
  * @param manager the manager's internals: `native` (NativeManager), `dispatcher`, `sessions`,
- *   and `closed()`
+ *   `tracing`, and `closed()`
  */
 function createPg(manager) {
   const link = { ...manager, cancels: new Cancels() }

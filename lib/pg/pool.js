@@ -18,8 +18,8 @@ const CLIENT_EVENTS = ['connect', 'acquire', 'release', 'remove']
  * @param TypeOverrides the manager.pg's TypeOverrides
  */
 function poolClass(link, Client, TypeOverrides) {
-  const submitRouted = (id, text, values, strong, minLsn, track, textTypes) =>
-    link.native.submit(id, text, values, null, strong, minLsn, track, textTypes)
+  const submitRouted = (id, text, values, strong, minLsn, track, textTypes, traced) =>
+    link.native.submit(id, text, values, null, strong, minLsn, track, textTypes, traced)
 
   return class Pool extends EventEmitter {
     #idle = []

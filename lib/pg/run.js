@@ -10,8 +10,9 @@ const NO_OPTIONS = Object.freeze({ consistency: null, minLsn: null })
 
 /**
  * Runs `query` (read by readPgQuery) with `submit(id, text, values, strong, minLsn, track,
- * textTypes)`; `types` is the parsers' source when the query names none.
- * @param {{ dispatcher: object, sessions: object, cancels: object }} link the manager's internals
+ * textTypes, traced)`; `types` is the parsers' source when the query names none.
+ * @param {{ dispatcher: object, sessions: object, cancels: object, tracing: object }} link the
+ *   manager's internals
  */
 function runQuery(link, query, types, submit) {
   const cancelled = link.cancels.intercept(query)
@@ -21,8 +22,13 @@ function runQuery(link, query, types, submit) {
   const session = sessions.current()
   const { strong, minLsn } = sessions.forRead(session, NO_OPTIONS)
   const track = sessions.tracking(session)
-  return link.dispatcher.submit(
-    (id) => submit(id, query.text, query.values, strong, minLsn, track, textTypes),
+  return link.tracing.statement(
+    query.text,
+    (traced, finish) =>
+      link.dispatcher.submit(
+        (id) => submit(id, query.text, query.values, strong, minLsn, track, textTypes, traced),
+        finish,
+      ),
     (reply) => {
       sessions.wrote(session, reply[1])
       return toResult(reply, query.rowMode, parserFor)
