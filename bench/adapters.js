@@ -113,10 +113,32 @@ const adapters = {
     }
   },
 
-  async manager(poolSize) {
+  /** The manager with the statement stats off (`queryStatsSize: 0`): what the stats cost. */
+  'manager-nostats': (poolSize) => adapters.manager(poolSize, { queryStatsSize: 0 }),
+
+  /** The manager with a diagnostics_channel subscriber: what a traced statement costs. */
+  'manager-channel'(poolSize) {
+    const channel = require('node:diagnostics_channel').tracingChannel('read-replica-manager:query')
+    const noop = () => {}
+    channel.subscribe({ start: noop, end: noop, asyncStart: noop, asyncEnd: noop, error: noop })
+    return adapters.manager(poolSize)
+  },
+
+  /** The manager with the OpenTelemetry SDK recording every statement's span (spans dropped at export). */
+  'manager-otel'(poolSize) {
+    const { context, trace } = require('@opentelemetry/api')
+    const { AsyncLocalStorageContextManager } = require('@opentelemetry/context-async-hooks')
+    const { BasicTracerProvider, SimpleSpanProcessor } = require('@opentelemetry/sdk-trace-base')
+    const dropping = { export: (spans, done) => done({ code: 0 }), shutdown: async () => {} }
+    trace.setGlobalTracerProvider(new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(dropping)] }))
+    context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable())
+    return adapters.manager(poolSize)
+  },
+
+  async manager(poolSize, options = {}) {
     const rrm = require('..')
     const { primary, replicas } = settings()
-    const manager = await rrm.initializeReadReplicaManager(primary, replicas, { max: poolSize })
+    const manager = await rrm.initializeReadReplicaManager(primary, replicas, { max: poolSize, ...options })
     return {
       read: (text, values) => manager.query(text, values),
       write: (text, values) => manager.query(text, values),

@@ -2,7 +2,9 @@
 // `npm run bench`: node-postgres, postgres.js and this manager on the same workloads against
 // the local cluster (and the manager inside read-your-writes sessions for the point read and
 // the insert, to show what sessions cost; and through manager.pg's routing Pool and Client for the
-// point read and the transaction, as ORMs use it), interleaved in rounds (the order rotating), each measurement in a child
+// point read and the transaction, as ORMs use it; and, on the point reads, with the statement stats
+// off, with a diagnostics_channel subscriber and with OpenTelemetry recording, to show what
+// insights cost), interleaved in rounds (the order rotating), each measurement in a child
 // process of its own after a warm-up; plus pgbench as the C client's limit for the point read.
 //
 // BENCH_ROUNDS (default 3) and BENCH_MS (default 3000) set the length; BENCH_ONLY picks
@@ -21,6 +23,7 @@ const root = path.resolve(__dirname, '..')
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3)
 const MS = Number(process.env.BENCH_MS ?? 3000)
 const ADAPTERS = ['pg', 'postgresjs', 'manager']
+const INSIGHT_ADAPTERS = ['manager-nostats', 'manager-channel', 'manager-otel']
 const only = process.env.BENCH_ONLY?.split(',').map((s) => s.trim())
 const chosen = Object.keys(workloads).filter((w) => !only || only.some((o) => w.includes(o)))
 
@@ -95,8 +98,14 @@ async function main() {
     for (const workload of chosen) {
       // Read-your-writes sessions are measured where their cost shows: point reads and inserts;
       // manager.pg (the routing Pool and Client) on point reads and transactions.
-      const { sessions, pgApi } = workloads[workload]
-      const adapters = [...ADAPTERS, ...(sessions ? ['manager-session'] : []), ...(pgApi ? ['manager-pg'] : [])]
+      // What insights cost (stats off, a channel subscriber, OpenTelemetry) on point reads.
+      const { sessions, pgApi, insights } = workloads[workload]
+      const adapters = [
+        ...ADAPTERS,
+        ...(sessions ? ['manager-session'] : []),
+        ...(pgApi ? ['manager-pg'] : []),
+        ...(insights ? INSIGHT_ADAPTERS : []),
+      ]
       const order = adapters.map((_, i) => adapters[(i + round) % adapters.length])
       for (const adapter of order) {
         const r = measure(adapter, workload)

@@ -12,12 +12,14 @@ const workloads = {
   'point read x1': {
     inflight: 1,
     pgApi: true,
+    insights: true,
     run: (db) => db.read('SELECT id, i4, t FROM bench_items WHERE id = $1', [randomId()]),
   },
   'point read x16': {
     inflight: 16,
     sessions: true,
     pgApi: true,
+    insights: true,
     run: (db) => db.read('SELECT id, i4, t FROM bench_items WHERE id = $1', [randomId()]),
   },
   'point read x64': {
