@@ -103,14 +103,14 @@ function dashboardHandler() {
       return sendJson(req, res, 503, { status: 'unavailable', error: err.message })
     }
     const since = query.has('since') ? Number(query.get('since')) : null
-    let data
+    let body
     try {
-      data = snapshot(manager, sampler, { since, historyId: query.get('history') })
+      body = JSON.stringify(snapshot(manager, sampler, { since, historyId: query.get('history') }))
     } catch (err) {
-      // A manager closing under the request: answer as before initialization, never throw into node:http.
-      return sendJson(req, res, 503, { status: 'unavailable', error: err.message })
+      // Never a throw into node:http's request listener (it would take the process down).
+      return sendJson(req, res, 500, { status: 'error', error: err.message })
     }
-    sendJson(req, res, 200, data)
+    send(req, res, 200, { 'Content-Type': 'application/json; charset=utf-8' }, body)
   }
 }
 

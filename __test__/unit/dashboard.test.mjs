@@ -1,6 +1,7 @@
 // lib/sampler.js: the dashboard's data — the member list, the history and its trimming, the events
 // inferred from samples, and the JSON snapshot — on fake managers, with no database.
 import assert from 'node:assert/strict'
+import { readFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import { test } from 'node:test'
 
@@ -385,4 +386,22 @@ test('snapshot: getRecentEvents() and getQueryStats({ limit: 10 }) when the addo
   const fallback = snapshot(failing, new Sampler({ getManager: () => failing }))
   assert.deepEqual(fallback.sources, { events: 'inferred', statements: null })
   assert.deepEqual(fallback.statements, [])
+})
+
+test('the page: one inline <script> and one <style>, nothing its CSP would block, nothing from elsewhere', () => {
+  const html = readFileSync(new URL('../../lib/dashboard.html', import.meta.url), 'utf8')
+  // lib/dashboard.js hashes exactly these two elements for the Content-Security-Policy.
+  assert.equal(html.match(/<script\b/g).length, 1)
+  assert.equal(html.match(/<style\b/g).length, 1)
+  assert.match(html, /<script>[\s\S]*<\/script>/)
+  assert.match(html, /<style>[\s\S]*<\/style>/)
+  const markup = html.replace(/<script>[\s\S]*<\/script>/, '').replace(/<style>[\s\S]*<\/style>/, '')
+  assert.doesNotMatch(markup, /\son[a-z]+=/i, 'no inline event handler attribute')
+  assert.doesNotMatch(markup, /\sstyle=/i, 'no style attribute')
+  assert.doesNotMatch(html, /(src|href)="(https?:)?\/\//i, 'no CDN, no other origin')
+  assert.doesNotMatch(
+    html,
+    /\.innerHTML\b|\.outerHTML\b|insertAdjacentHTML|document\.write/,
+    'text only, never markup from data',
+  )
 })
