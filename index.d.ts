@@ -3,6 +3,7 @@
 // docs/guide.md.
 
 import type { EventEmitter } from 'node:events'
+import type { IncomingMessage, ServerResponse } from 'node:http'
 
 /** What a password function is called with: the parameters of the connection it is for. */
 export interface PasswordParams {
@@ -677,3 +678,81 @@ export declare function healthCheckHandler(options?: { strict?: boolean }): (req
 
 /** A `/metrics` route in Prometheus's text exposition format. */
 export declare function metricsHandler(): (req: unknown, res: HandlerResponse) => void
+
+/**
+ * One member on the dashboard: `getReplicaStatus()`'s fields, or `getMetrics().primary`'s for the
+ * writer the status leaves out. A field the addon does not report is null.
+ */
+export interface DashboardMember {
+  /** `primary`, `replica_0`, …: the config it came in. */
+  name: string
+  host: string | null
+  port: number | null
+  role: 'primary' | 'replica' | null
+  /** The member writes go to now. */
+  writer: boolean
+  healthy: boolean | null
+  eligible: boolean | null
+  lagging: boolean | null
+  fenced: boolean | null
+  replicationLagMs: number | null
+  replicationLagBytes: number | null
+  responseTime: number | null
+  failureCount: number | null
+  lastHealthCheck: string | null
+  /** Statements it served (cumulative), when the addon counts them. */
+  queries: number | null
+}
+
+/** One sample of the dashboard's history, taken every 2 s. */
+export interface DashboardSample {
+  /** Milliseconds since the epoch. */
+  t: number
+  /** The member writes went to, or null while none. */
+  writer: string | null
+  readQueries: number | null
+  writeQueries: number | null
+  replicaFailovers: number | null
+  primaryChanges: number | null
+  members: Record<
+    string,
+    {
+      queries: number | null
+      lagMs: number | null
+      healthy: boolean | null
+      role: string | null
+      lagging: boolean | null
+    }
+  >
+}
+
+/** What the dashboard page polls (`?format=json`). */
+export interface DashboardData {
+  status: 'ok'
+  /** ISO-8601 */
+  generatedAt: string
+  intervalMs: number
+  windowMs: number
+  /** Changes when the manager does (its history starts afresh); `?history=<id>&since=<t>` asks for newer samples only. */
+  historyId: string
+  /** Where `events` and `statements` came from: the addon's own calls, or the sampler (`'inferred'`) / none (null). */
+  sources: { events: 'getRecentEvents' | 'inferred'; statements: 'getQueryStats' | null }
+  members: DashboardMember[]
+  /** `getMetrics()` without `replicaStatus` (its members are `members`). */
+  metrics: Omit<Metrics, 'replicaStatus'>
+  /** The last 15 minutes. */
+  history: DashboardSample[]
+  /** Oldest first; inferred ones carry `inferred: true` (and `node` null for a failover). */
+  events: Array<
+    Omit<ManagerEvent, 'node' | 'address'> & { node: string | null; address: string | null; inferred?: true }
+  >
+  /** The top 10 statements by total time (`getQueryStats({ limit: 10 })`); empty when the addon lacks it. */
+  statements: unknown[]
+}
+
+/**
+ * A live dashboard: GET → a self-contained HTML page (members, query rates, a timeline, the top
+ * statements); GET `?format=json` → `DashboardData` (503 `{ status: 'unavailable', error }` before
+ * initialization). For `app.use('/dashboard', dashboardHandler())` or `http.createServer`.
+ */
+export declare function dashboardHandler(): (req: IncomingMessage, res: ServerResponse) => void

@@ -5,6 +5,7 @@
 const singleton = require('./lib/singleton')
 const { classifyQuery } = require('./lib/classify')
 const express = require('./lib/express')
+const { dashboardHandler } = require('./lib/dashboard')
 const { ReadReplicaManager } = require('./lib/manager')
 const { Client } = require('./lib/client')
 const { Cursor } = require('./lib/cursor')
@@ -16,6 +17,7 @@ exports.closeReadReplicaManager = singleton.closeReadReplicaManager
 exports.classifyQuery = classifyQuery
 exports.healthCheckHandler = express.healthCheckHandler
 exports.metricsHandler = express.metricsHandler
+exports.dashboardHandler = dashboardHandler
 exports.ReadReplicaManager = ReadReplicaManager
 exports.Client = Client
 exports.Cursor = Cursor

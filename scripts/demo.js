@@ -1,7 +1,7 @@
 'use strict'
 // `npm run demo`: starts a local primary + 2 streaming replicas, then the example Express app
-// with the guide's DB_* variables (docs/guide.md), prints its URL and a sample /health/replicas
-// response, and on Ctrl-C stops the app and the cluster.
+// with the guide's DB_* variables (docs/guide.md), prints its URL, its dashboard's URL and a
+// sample /health/replicas response, and on Ctrl-C stops the app and the cluster.
 
 const { spawn } = require('node:child_process')
 const path = require('node:path')
@@ -55,11 +55,16 @@ app.stdout.on('data', async (chunk) => {
     const res = await fetch(`${url}/health/replicas`)
     console.log(`\nGET ${url}/health/replicas →`)
     console.log(JSON.stringify(await res.json(), null, 2))
+    const post = `curl -X POST -H 'content-type: application/json' -d '{"name":"ada"}'`
+    console.log('\nRead after write, without a session (the read may miss the row) and in one (it never does):')
+    console.log(`      ${post} '${url}/users/write-then-read?session=off'`)
+    console.log(`      ${post} ${url}/users/write-then-read`)
     console.log(`\nTry:  curl ${url}/health/replicas`)
-    console.log(`      curl -X POST -H 'content-type: application/json' -d '{"name":"ada"}' ${url}/users`)
+    console.log(`      ${post} ${url}/users`)
     console.log(`      curl ${url}/users/1`)
     console.log(`      curl ${url}/ready      # 503 when the primary is unreachable or no replica can serve reads`)
     console.log(`      curl ${url}/metrics    # Prometheus`)
+    console.log(`\nDashboard: ${url}/dashboard`)
     console.log('Ctrl-C stops the app and the cluster.')
   } catch (err) {
     console.error('could not reach the example app:', err.message)

@@ -1,6 +1,7 @@
 // The guide's Express backend (docs/guide.md): initializes the manager from the guide's
-// environment variables exactly as the guide does, and serves its /health/replicas route plus a
-// read and a write route.
+// environment variables exactly as the guide does, and serves its /health/replicas route, a read
+// and a write route, a route that writes then reads back (with and without a read-your-writes
+// session), and the live dashboard at /dashboard.
 //
 //   DB_HOST=… DB_PORT=… DB_NAME=… DB_USER=… DB_PASSWORD=… DB_REPLICAS='[…]' node server.mjs
 //
@@ -8,6 +9,7 @@
 import express from 'express'
 import {
   closeReadReplicaManager,
+  dashboardHandler,
   getReadReplicaManager,
   healthCheckHandler,
   initializeReadReplicaManager,
@@ -38,6 +40,12 @@ await replicaManager.query('CREATE TABLE IF NOT EXISTS users (id serial PRIMARY 
 const app = express()
 app.use(express.json())
 
+// Each request runs in a read-your-writes session of its own: a read after a write in the same
+// request sees that write, from a replica that has replayed it or else from the primary (README,
+// "Read-your-writes"). `?session=off` skips the session, to show what happens without one.
+const inSession = replicaManager.sessionMiddleware()
+app.use((req, res, next) => (req.query.session === 'off' ? next() : inSession(req, res, next)))
+
 // --- from the guide: Health Check Endpoint ---
 // biome-ignore format: the guide's sample (docs/guide.md), verbatim
 app.get('/health/replicas', (req, res) => {
@@ -57,6 +65,8 @@ app.get('/health/replicas', (req, res) => {
 app.get('/ready', healthCheckHandler({ strict: true }))
 // Prometheus scrapes this.
 app.get('/metrics', metricsHandler())
+// The live dashboard: members, query rates, failovers on a timeline, the top statements.
+app.use('/dashboard', dashboardHandler())
 
 // A read: routed to a replica. `served_by` shows which server answered.
 app.get('/users/:id', async (req, res) => {
@@ -80,6 +90,33 @@ app.post('/users', async (req, res) => {
     [name],
   )
   res.status(201).json(result.rows[0])
+})
+
+// A write, then a read of the same row in the same request: the read-after-write case. In the
+// session the read sees the row; with `?session=off` it goes to any replica, which may not have
+// replayed the insert yet (`found: false`). `served_by` tells which server answered each.
+app.post('/users/write-then-read', async (req, res) => {
+  const name = req.body?.name
+  if (typeof name !== 'string' || name.length === 0) {
+    return res.status(400).json({ error: 'body must be JSON with a non-empty "name"' })
+  }
+  const manager = getReadReplicaManager()
+  const inserted = await manager.query(
+    'INSERT INTO users (name) VALUES ($1) RETURNING id, name, inet_server_port() AS served_by',
+    [name],
+  )
+  const { id } = inserted.rows[0]
+  // One row whatever the replica has replayed: the server that answered, and the row if it saw it.
+  const read = await manager.query(
+    'SELECT inet_server_port() AS served_by, (SELECT name FROM users WHERE id = $1) AS name',
+    [id],
+  )
+  const { served_by, name: seen } = read.rows[0]
+  res.status(201).json({
+    session: req.query.session !== 'off',
+    inserted: inserted.rows[0],
+    read_back: { found: seen !== null, served_by },
+  })
 })
 
 // Database errors become JSON with their SQLSTATE; nothing else about the server leaks.
