@@ -747,7 +747,7 @@ export interface DashboardData {
     Omit<ManagerEvent, 'node' | 'address'> & { node: string | null; address: string | null; inferred?: true }
   >
   /** The top 10 statements by total time (`getQueryStats({ limit: 10 })`); empty when the addon lacks it. */
-  statements: unknown[]
+  statements: StatementStats[]
 }
 
 /**
