@@ -10,6 +10,7 @@ pub mod config;
 pub mod cursor;
 pub mod error;
 pub mod events;
+pub mod fingerprint;
 pub mod health;
 pub mod lexer;
 pub mod lsn;
