@@ -5,7 +5,7 @@
 
 import assert from 'node:assert/strict'
 import diagnostics from 'node:diagnostics_channel'
-import { after, before, test } from 'node:test'
+import { after, afterEach, before, test } from 'node:test'
 import { context, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api'
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks'
 import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base'
@@ -24,6 +24,10 @@ before(() => {
   trace.setGlobalTracerProvider(provider)
   context.setGlobalContextManager(contextManager)
 })
+
+// A test that fails midway must not leave its manager to the next one (the singleton would
+// hand it back, with its options).
+afterEach(() => closeReadReplicaManager())
 
 after(async () => {
   await closeReadReplicaManager()

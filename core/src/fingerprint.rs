@@ -2,7 +2,7 @@
 //! gives a queryid and a normalized text.
 //!
 //! Both read one stream made from the lexer's tokens: literals and numbers (a signed number
-//! included) are constants, lists of only constants and parameters fold into one `(...)` /
+//! included) are constants, lists of only constants and parameters (not a call's arguments) fold into one `(...)` /
 //! `[...]`, and words compare in any case. [`Fingerprint::of`] hashes that stream without
 //! allocating (it runs on every query); [`normalized_text`] writes it, each constant as `$n`,
 //! only when a fingerprint is first seen.
@@ -80,7 +80,7 @@ pub fn normalized_text(statements: &Statements<'_>, max_len: usize) -> String {
 
 /// One space between lexemes, except where SQL is usually written tight: before `,` `)` `]` `.`
 /// `[` and `::`, after `(` `[` `.` and `::`, and before a `(` written against a word (a call or
-/// a type: `count(*)`, `varchar(...)`).
+/// a type: `count(*)`, `varchar($1)`).
 fn space_between(prev: &Lex<'_>, next: &Lex<'_>) -> bool {
     let tight_after = matches!(prev.kind, Kind::Open | Kind::OpenBracket | Kind::Dot)
         || (prev.kind == Kind::Op && prev.text == "::");
@@ -289,6 +289,17 @@ impl<'s, 'a> Lexemes<'s, 'a> {
         })
     }
 
+    /// Whether a `(` here opens a call's arguments or a type's modifiers (`pg_sleep(1)`,
+    /// `numeric(10, 2)`) rather than a list: their constants stay apart, as pg_stat_statements
+    /// keeps them, so `f(1, 2)` and `f(1, 2, 3)` differ.
+    fn call(&self) -> bool {
+        self.prev.is_some_and(|p| match p.kind {
+            Kind::Word => !LIST_KEYWORDS.iter().any(|k| p.text.eq_ignore_ascii_case(k)),
+            Kind::Quoted => true,
+            _ => false,
+        })
+    }
+
     /// Whether a `[` here opens a subscript (`a[1]`, `f(x)[1]`) rather than an array.
     fn subscript(&self) -> bool {
         self.prev.is_some_and(|p| match p.kind {
@@ -310,7 +321,7 @@ impl<'a> Iterator for Lexemes<'_, 'a> {
     fn next(&mut self) -> Option<Lex<'a>> {
         let (mut lex, mut next) = piece(self.tokens, self.pos)?;
         let folds = match lex.kind {
-            Kind::Open => Some((Kind::List, Kind::Close)),
+            Kind::Open if !self.call() => Some((Kind::List, Kind::Close)),
             Kind::OpenBracket if !self.subscript() => Some((Kind::BracketList, Kind::CloseBracket)),
             Kind::Op => {
                 // `-1` is one constant, so `a = -1` and `a = 1` are one statement.
@@ -349,6 +360,9 @@ fn next_group(tokens: &[Token<'_>], pos: Pos, open: Kind, close: Kind) -> Option
     }
     list_end(tokens, pos, close)
 }
+
+/// Words a list of values follows: `IN (1, 2)`, `VALUES (1, 2), (3, 4)`.
+const LIST_KEYWORDS: [&str; 2] = ["in", "values"];
 
 /// Reserved words a value follows, so a `-` after them is a sign.
 const SIGN_KEYWORDS: [&str; 12] = [
@@ -476,6 +490,13 @@ mod tests {
             text("SELECT * FROM t WHERE (a, b) IN ((1, 2), (3, 4))"),
             "SELECT * FROM t WHERE (a, b) IN ((...))"
         );
+        // A call's or a type's constants stay apart: these are different statements.
+        assert_eq!(text("SELECT pg_sleep(0.2)"), "SELECT pg_sleep($1)");
+        assert_eq!(
+            text("SELECT f(1, 2), x::numeric(10, 2)"),
+            "SELECT f($1, $2), x::numeric($3, $4)"
+        );
+        assert_ne!(fp("SELECT f(1, 2)"), fp("SELECT f(1, 2, 3)"));
     }
 
     /// `ARRAY[…]` and bracketed lists of constants or parameters are `[...]`.
@@ -581,7 +602,7 @@ mod tests {
             fp("SELECT * FROM t WHERE a=-1"),
             fp("SELECT * FROM t WHERE a = 5")
         );
-        assert_eq!(text("SELECT -1.5, f(-2)"), "SELECT $1, f(...)");
+        assert_eq!(text("SELECT -1.5, f(-2)"), "SELECT $1, f($2)");
         assert_eq!(text("SELECT a - 1 FROM t"), "SELECT a - $1 FROM t");
         assert_eq!(text("SELECT a-1 FROM t"), "SELECT a - $1 FROM t");
         assert_eq!(
