@@ -2,10 +2,10 @@
 //! gives a queryid and a normalized text.
 //!
 //! Both read one stream made from the lexer's tokens: literals and numbers (a signed number
-//! included) are constants, lists of only constants and parameters (not a call's arguments) fold into one `(...)` /
-//! `[...]`, and words compare in any case. [`Fingerprint::of`] hashes that stream without
-//! allocating (it runs on every query); [`normalized_text`] writes it, each constant as `$n`,
-//! only when a fingerprint is first seen.
+//! included) are constants, lists of only constants and parameters (not a call's arguments)
+//! fold into one `(...)` / `[...]`, and words compare in any case. [`Fingerprint::of`] hashes
+//! that stream without allocating (it runs on every query); [`normalized_text`] writes it, each
+//! constant as `$n`, only when a fingerprint is first seen.
 
 use std::fmt::Write;
 

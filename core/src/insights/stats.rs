@@ -215,9 +215,16 @@ impl QueryStats {
     /// Every fingerprint kept, by total time, most first; at most `limit`.
     pub fn snapshot(&self, limit: Option<usize>) -> Vec<StatementStats> {
         let table = self.table.read().unwrap_or_else(|e| e.into_inner());
-        let mut all: Vec<StatementStats> = table
+        // Totals read once: calls still running change them, and a sort needs fixed keys.
+        let mut order: Vec<(u64, u64, &Entry)> = table
             .iter()
-            .map(|(&id, e)| {
+            .map(|(&id, e)| (e.total_nanos.load(Ordering::Relaxed), id, e))
+            .collect();
+        order.sort_unstable_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
+        order.truncate(limit.unwrap_or(usize::MAX));
+        order
+            .into_iter()
+            .map(|(total, id, e)| {
                 let [p50_ms, p99_ms] = e.durations.quantiles([0.5, 0.99]).unwrap_or_default();
                 StatementStats {
                     id: Fingerprint(id),
@@ -225,7 +232,7 @@ impl QueryStats {
                     calls: e.calls.load(Ordering::Relaxed),
                     errors: e.errors.load(Ordering::Relaxed),
                     rows: e.rows.load(Ordering::Relaxed),
-                    total: Duration::from_nanos(e.total_nanos.load(Ordering::Relaxed)),
+                    total: Duration::from_nanos(total),
                     max: Duration::from_nanos(e.max_nanos.load(Ordering::Relaxed)),
                     p50_ms,
                     p99_ms,
@@ -238,11 +245,7 @@ impl QueryStats {
                     failovers: e.failovers.load(Ordering::Relaxed),
                 }
             })
-            .collect();
-        drop(table);
-        all.sort_unstable_by(|a, b| b.total.cmp(&a.total).then(a.id.0.cmp(&b.id.0)));
-        all.truncate(limit.unwrap_or(usize::MAX));
-        all
+            .collect()
     }
 
     pub fn summary(&self) -> StatsSummary {
