@@ -102,3 +102,118 @@ fn rows(reply: &Reply) -> u64 {
         Reply::Batch(outputs) => outputs.iter().filter_map(|o| o.row_count).sum(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::result::QueryOutput;
+    use crate::router::{Reason, Route, Target};
+
+    fn outcome(rows: u64) -> Result<Outcome, ()> {
+        Ok(Outcome::untracked(Reply::Single(QueryOutput {
+            row_count: Some(rows),
+            ..QueryOutput::default()
+        })))
+    }
+
+    fn options(size: usize, slow_ms: Option<u64>) -> Options {
+        Options {
+            query_stats_size: size,
+            slow_query: slow_ms.map(Duration::from_millis),
+            ..Options::default()
+        }
+    }
+
+    fn trail(member: usize) -> Trail {
+        let mut trail = Trail {
+            route: Some(Route {
+                target: Target::Replica,
+                reason: Reason::Select,
+            }),
+            ..Trail::default()
+        };
+        trail.ran_on(member, false);
+        trail
+    }
+
+    /// A statement is counted for its member and its fingerprint, with its rows; the text comes
+    /// back only to a trail that asks.
+    #[test]
+    fn records_member_rows_and_text() {
+        let insights = Insights::new(&options(10, None), 2);
+        let statements = Statements::parse("SELECT * FROM t WHERE id = 7");
+        let mut quiet = trail(1);
+        assert!(insights
+            .record(
+                &statements,
+                &outcome(3),
+                Duration::from_millis(1),
+                &mut quiet
+            )
+            .is_none());
+        assert_eq!(quiet.rows, 3);
+        assert!(quiet.fingerprint_text.is_none());
+        let mut traced = trail(1);
+        traced.wants_text = true;
+        insights.record(
+            &statements,
+            &outcome(1),
+            Duration::from_millis(1),
+            &mut traced,
+        );
+        assert_eq!(
+            traced.fingerprint_text.as_deref(),
+            Some("SELECT * FROM t WHERE id = $1")
+        );
+        assert_eq!((insights.served(0), insights.served(1)), (0, 2));
+        let [s] = insights.stats().unwrap().snapshot(None).try_into().unwrap();
+        assert_eq!((s.calls, s.rows), (2, 4));
+    }
+
+    /// At `slowQueryMs` or longer a statement is slow, and tells its fingerprint — with the
+    /// stats off too.
+    #[test]
+    fn slow_statements() {
+        for size in [10, 0] {
+            let insights = Insights::new(&options(size, Some(50)), 1);
+            let statements = Statements::parse("SELECT pg_sleep(0.1)");
+            let fast = Duration::from_millis(49);
+            assert!(insights
+                .record(&statements, &outcome(1), fast, &mut trail(0))
+                .is_none());
+            let slow = insights
+                .record(
+                    &statements,
+                    &outcome(1),
+                    Duration::from_millis(50),
+                    &mut trail(0),
+                )
+                .expect("slow");
+            assert_eq!(&*slow.fingerprint, "SELECT pg_sleep($1)");
+            assert_eq!(
+                (slow.route, slow.reason, slow.rows),
+                ("replica", "select", 1)
+            );
+        }
+    }
+
+    /// What recording costs on the query path (run with `--release -- --ignored --nocapture`).
+    #[test]
+    #[ignore]
+    fn timing() {
+        let insights = Insights::new(&options(500, None), 3);
+        let statements = Statements::parse("SELECT id, i4, t FROM bench_items WHERE id = $1");
+        let n = 1_000_000u32;
+        let start = std::time::Instant::now();
+        for _ in 0..n {
+            let mut trail = trail(1);
+            insights.record(
+                &statements,
+                &outcome(1),
+                Duration::from_micros(300),
+                &mut trail,
+            );
+        }
+        println!("{:?} per recorded statement", start.elapsed() / n);
+    }
+}
