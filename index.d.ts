@@ -681,7 +681,8 @@ export declare function metricsHandler(): (req: unknown, res: HandlerResponse) =
 
 /**
  * One member on the dashboard: `getReplicaStatus()`'s fields, or `getMetrics().primary`'s for the
- * writer the status leaves out. A field the addon does not report is null.
+ * writer the status leaves out (its lag, response time and failed checks null); while no member
+ * is primary, the writer last seen stands in, unhealthy, its counts null.
  */
 export interface DashboardMember {
   /** `primary`, `replica_0`, …: the config it came in. */
@@ -691,39 +692,26 @@ export interface DashboardMember {
   role: 'primary' | 'replica' | null
   /** The member writes go to now. */
   writer: boolean
-  healthy: boolean | null
-  eligible: boolean | null
-  lagging: boolean | null
-  fenced: boolean | null
+  healthy: boolean
+  eligible: boolean
+  lagging: boolean
+  fenced: boolean
   replicationLagMs: number | null
   replicationLagBytes: number | null
   responseTime: number | null
   failureCount: number | null
   lastHealthCheck: string | null
-  /** Statements it served (cumulative), when the addon counts them. */
+  /** Statements it served (cumulative): `ReplicaStatus.queries`, `PrimaryStatus.queries`. */
   queries: number | null
 }
 
-/** One sample of the dashboard's history, taken every 2 s. */
+/** One sample of the dashboard's history, taken every 2 s: the counters its rates are drawn from. */
 export interface DashboardSample {
   /** Milliseconds since the epoch. */
   t: number
-  /** The member writes went to, or null while none. */
-  writer: string | null
-  readQueries: number | null
-  writeQueries: number | null
-  replicaFailovers: number | null
-  primaryChanges: number | null
-  members: Record<
-    string,
-    {
-      queries: number | null
-      lagMs: number | null
-      healthy: boolean | null
-      role: string | null
-      lagging: boolean | null
-    }
-  >
+  readQueries: number
+  writeQueries: number
+  members: Record<string, { queries: number | null; healthy: boolean }>
 }
 
 /** What the dashboard page polls (`?format=json`). */
@@ -735,18 +723,14 @@ export interface DashboardData {
   windowMs: number
   /** Changes when the manager does (its history starts afresh); `?history=<id>&since=<t>` asks for newer samples only. */
   historyId: string
-  /** Where `events` and `statements` came from: the addon's own calls, or the sampler (`'inferred'`) / none (null). */
-  sources: { events: 'getRecentEvents' | 'inferred'; statements: 'getQueryStats' | null }
   members: DashboardMember[]
   /** `getMetrics()` without `replicaStatus` (its members are `members`). */
   metrics: Omit<Metrics, 'replicaStatus'>
   /** The last 15 minutes. */
   history: DashboardSample[]
-  /** Oldest first; inferred ones carry `inferred: true` (and `node` null for a failover). */
-  events: Array<
-    Omit<ManagerEvent, 'node' | 'address'> & { node: string | null; address: string | null; inferred?: true }
-  >
-  /** The top 10 statements by total time (`getQueryStats({ limit: 10 })`); empty when the addon lacks it. */
+  /** `getRecentEvents()`: the last 100 state changes, oldest first. */
+  events: StateChangeEvent[]
+  /** `getQueryStats({ limit: 10 })`: the top 10 statements by total time (empty when `queryStatsSize` is 0). */
   statements: StatementStats[]
 }
 

@@ -1,13 +1,11 @@
 'use strict'
 // sampler: what the dashboard shows — every member in one list, a history of samples over the last
-// 15 minutes, the events inferred from their changes, and the JSON the page polls. Pure: it reads
-// a manager it is given and never loads the native binding.
+// 15 minutes (the rates are drawn from it), and the JSON the page polls. Pure: it reads a manager
+// it is given and never loads the native binding.
 
 /** How often the sampler looks, and how far back it remembers. */
 const SAMPLE_INTERVAL_MS = 2000
 const HISTORY_WINDOW_MS = 15 * 60_000
-/** Inferred events kept, as many as getRecentEvents() keeps. */
-const MAX_EVENTS = 100
 /** Rows of the top statements table. */
 const STATEMENT_LIMIT = 10
 
@@ -25,7 +23,10 @@ function memberOrder(a, b) {
   return ga - gb || na - nb || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0)
 }
 
-/** A member as getReplicaStatus() reports it. Fields the addon does not report yet are null. */
+/**
+ * A member as getReplicaStatus() reports it (or getMetrics().primary, for the writer): one shape
+ * for all, a field its source lacks (the writer's lag, say) null.
+ */
 function fromStatus(name, s, writer) {
   return {
     name,
@@ -52,17 +53,17 @@ function fromStatus(name, s, writer) {
  * primary that entry is gone from both, so the writer last seen (`lastWriter`, from the sampler)
  * stands in, unreachable, rather than vanish from the page.
  * @param {Record<string, object>} status getReplicaStatus()
- * @param {object | null} primary getMetrics().primary
+ * @param {object} primary getMetrics().primary
  * @param {{ name, host, port, lastHealthCheck } | null} lastWriter
  */
 function listMembers(status, primary, lastWriter = null) {
-  const writerName = primary?.name ?? null
-  const members = Object.entries(status ?? {}).map(([name, s]) => fromStatus(name, s ?? {}, name === writerName))
+  const writerName = primary.name
+  const members = Object.entries(status).map(([name, s]) => fromStatus(name, s, name === writerName))
   const listed = (name) => members.some((m) => m.name === name)
   if (writerName !== null && !listed(writerName)) {
     members.push({
       ...fromStatus(writerName, primary, true),
-      healthy: nullable(primary.reachable),
+      healthy: primary.reachable,
       // The writer takes no reads, and lag is a standby's.
       eligible: false,
       lagging: false,
@@ -76,108 +77,18 @@ function listMembers(status, primary, lastWriter = null) {
       lastHealthCheck: lastWriter.lastHealthCheck,
       healthy: false,
       eligible: false,
+      lagging: false,
+      fenced: false,
     })
   }
   return members.sort(memberOrder)
 }
 
-/** One point of history: the cluster's counters and each member's state at time `t` (ms). */
+/** One point of history at time `t` (ms): the cluster's counters and each member's. */
 function takeSample(t, members, metrics) {
-  const sample = {
-    t,
-    writer: metrics?.primary?.name ?? null,
-    readQueries: nullable(metrics?.readQueries),
-    writeQueries: nullable(metrics?.writeQueries),
-    replicaFailovers: nullable(metrics?.replicaFailovers),
-    primaryChanges: nullable(metrics?.primaryChanges),
-    members: {},
-  }
-  for (const m of members) {
-    sample.members[m.name] = {
-      queries: m.queries,
-      lagMs: m.replicationLagMs,
-      healthy: m.healthy,
-      role: m.role,
-      lagging: m.lagging,
-    }
-  }
+  const sample = { t, readQueries: metrics.readQueries, writeQueries: metrics.writeQueries, members: {} }
+  for (const m of members) sample.members[m.name] = { queries: m.queries, healthy: m.healthy }
   return sample
-}
-
-/** How much counter `key` grew from `a` to `b`; 0 when unknown or reset. */
-function growth(a, b, key) {
-  const before = a[key]
-  const after = b[key]
-  return typeof before === 'number' && typeof after === 'number' && after > before ? after - before : 0
-}
-
-/**
- * The state changes between two samples, as events shaped like onEvent's (`{ type, level, node,
- * address, message, time }`, plus `inferred: true`): the timeline's source when the addon has no
- * getRecentEvents(). A change undone within one interval is not seen.
- * @param {Record<string, string>} addresses member name → 'host:port'
- */
-function inferEvents(prev, next, addresses = {}) {
-  if (!prev) return []
-  const time = new Date(next.t).toISOString()
-  const events = []
-  const add = (type, level, node, message) =>
-    events.push({
-      type,
-      level,
-      node,
-      address: node === null ? null : (addresses[node] ?? null),
-      message,
-      time,
-      inferred: true,
-    })
-
-  for (const [name, now] of Object.entries(next.members)) {
-    const before = prev.members[name]
-    if (!before) continue
-    // The writer's health is reported as the primary's reachability (below).
-    if (before.healthy === true && now.healthy === false && prev.writer !== name) {
-      add('replica-unhealthy', 'warn', name, `${name} failed its health checks: out of the read rotation`)
-    }
-    if (before.healthy === false && now.healthy === true && next.writer !== name) {
-      add('replica-recovered', 'info', name, `${name} passes its health checks again`)
-    }
-    if (before.role === 'replica' && now.role === 'primary') {
-      add('member-promoted', 'warn', name, `${name} left recovery: it is a primary now`)
-    }
-    if (before.role === 'primary' && now.role === 'replica') {
-      add('member-demoted', 'warn', name, `${name} is a standby now`)
-    }
-    if (before.lagging === false && now.lagging === true) {
-      add('replica-lagging', 'warn', name, `${name} is behind the lag limit: no reads until it catches up`)
-    }
-    if (before.lagging === true && now.lagging === false) {
-      add('replica-caught-up', 'info', name, `${name} caught up`)
-    }
-  }
-
-  const changes = growth(prev, next, 'primaryChanges')
-  const moved = prev.writer !== null && next.writer !== null && prev.writer !== next.writer
-  if (changes > 0 || moved) {
-    const more = changes > 1 ? ` (${changes} primary changes)` : ''
-    add(
-      'primary-changed',
-      'warn',
-      next.writer,
-      next.writer === null ? `the primary changed${more}` : `writes go to ${next.writer} now${more}`,
-    )
-  } else if (prev.writer === null && next.writer !== null) {
-    add('primary-reachable', 'info', next.writer, `${next.writer} takes the writes again`)
-  }
-  if (prev.writer !== null && next.writer === null) {
-    add('primary-unreachable', 'error', prev.writer, `no member is primary (${prev.writer} was): writes wait`)
-  }
-
-  const failovers = growth(prev, next, 'replicaFailovers')
-  if (failovers > 0) {
-    add('failover', 'warn', null, `${failovers} read${failovers === 1 ? '' : 's'} failed over to another member`)
-  }
-  return events
 }
 
 /** Drops, in place, the samples older than `windowMs` before `now`. */
@@ -191,8 +102,8 @@ function trimHistory(history, now, windowMs = HISTORY_WINDOW_MS) {
 
 /**
  * Samples one manager at a time: every `intervalMs` while `getManager()` gives one (it returns
- * null while none is initialized), keeping `windowMs` of history and the events inferred from it.
- * A different manager instance starts a new history (a new `id`).
+ * null while none is initialized), keeping `windowMs` of history. A different manager instance
+ * starts a new history (a new `id`).
  */
 class Sampler {
   #getManager
@@ -205,7 +116,6 @@ class Sampler {
   #resets = 0
   id = null
   history = []
-  events = []
   /** The writer last seen: `{ name, host, port, lastHealthCheck }`, standing in while none is. */
   lastWriter = null
 
@@ -242,7 +152,6 @@ class Sampler {
     this.#manager = new WeakRef(manager)
     this.id = `${this.#now().toString(36)}.${++this.#resets}`
     this.history = []
-    this.events = []
     this.lastWriter = null
   }
 
@@ -265,18 +174,15 @@ class Sampler {
     }
   }
 
-  /** Adds a sample of this status and these metrics (of the manager followed), with the events it implies. */
+  /** Adds a sample of this status and these metrics (of the manager followed). */
   record(status, metrics, t = this.#now()) {
-    const members = listMembers(status, metrics?.primary, this.lastWriter)
-    const primary = metrics?.primary
-    if (primary?.name) {
+    const { primary } = metrics
+    const members = listMembers(status, primary, this.lastWriter)
+    if (primary.name) {
       const { name, host, port, lastHealthCheck } = primary
       this.lastWriter = { name, host, port, lastHealthCheck }
     }
     const sample = takeSample(t, members, metrics)
-    const addresses = Object.fromEntries(members.map((m) => [m.name, `${m.host}:${m.port}`]))
-    this.events.push(...inferEvents(this.history.at(-1), sample, addresses))
-    if (this.events.length > MAX_EVENTS) this.events.splice(0, this.events.length - MAX_EVENTS)
     this.history.push(sample)
     trimHistory(this.history, t, this.#windowMs)
     return sample
@@ -291,18 +197,9 @@ class Sampler {
   }
 }
 
-/** Calls an optional native method: its result, or undefined when the addon lacks it or it throws. */
-function optional(manager, method, ...args) {
-  if (typeof manager[method] !== 'function') return undefined
-  try {
-    return manager[method](...args)
-  } catch {
-    return undefined
-  }
-}
-
 /**
- * The JSON the page polls. `since` and `historyId` (from the page's last answer) ask for the
+ * The JSON the page polls: the members, the counters, the history, the manager's recent events
+ * and its top statements. `since` and `historyId` (from the page's last answer) ask for the
  * samples after `since` only, when the history is still the same one.
  */
 function snapshot(manager, sampler, { since = null, historyId = null, now = Date.now() } = {}) {
@@ -312,32 +209,24 @@ function snapshot(manager, sampler, { since = null, historyId = null, now = Date
   const metrics = manager.getMetrics()
   const members = listMembers(manager.getReplicaStatus(), metrics.primary, sampler.lastWriter)
   const { replicaStatus, ...counters } = metrics
-  const recent = optional(manager, 'getRecentEvents')
-  const statements = optional(manager, 'getQueryStats', { limit: STATEMENT_LIMIT })
   return {
     status: 'ok',
     generatedAt: new Date(now).toISOString(),
     intervalMs: sampler.intervalMs,
     windowMs: sampler.windowMs,
     historyId: sampler.id,
-    sources: {
-      events: Array.isArray(recent) ? 'getRecentEvents' : 'inferred',
-      statements: Array.isArray(statements) ? 'getQueryStats' : null,
-    },
     members,
     metrics: counters,
     history: historyId === sampler.id ? sampler.since(since) : sampler.history,
-    events: Array.isArray(recent) ? recent : sampler.events,
-    statements: Array.isArray(statements) ? statements : [],
+    events: manager.getRecentEvents(),
+    statements: manager.getQueryStats({ limit: STATEMENT_LIMIT }),
   }
 }
 
 module.exports = {
   HISTORY_WINDOW_MS,
-  MAX_EVENTS,
   SAMPLE_INTERVAL_MS,
   Sampler,
-  inferEvents,
   listMembers,
   snapshot,
   takeSample,

@@ -11,6 +11,9 @@ createServer(dashboardHandler())
 export async function poll(url: string): Promise<number> {
   const data = (await (await fetch(`${url}?format=json`)).json()) as DashboardData
   const replica = data.members.find((m) => m.role === 'replica')
-  const known: boolean | null = replica?.healthy ?? null
-  return data.history.length + (known ? 1 : 0) + (data.sources.statements === null ? 0 : data.statements.length)
+  const healthy: boolean = replica?.healthy ?? false
+  const served: number = data.history.at(-1)?.members[replica?.name ?? '']?.queries ?? 0
+  const unhealthy = data.events.filter((e) => e.type === 'replica-unhealthy' && e.node === replica?.name)
+  const p99: number = data.statements[0]?.p99TimeMs ?? 0
+  return data.history.length + (healthy ? 1 : 0) + served + unhealthy.length + p99 + data.statements.length
 }
