@@ -157,6 +157,7 @@ test('manager.cursor(): arguments to the native side as query() sends them; the 
   const calls = []
   const native = {
     consistency: 'eventual',
+    members: () => [],
     cursor(...args) {
       calls.push(args)
       return fakeCursor(dispatcher, { total: 2, writeLsn: '0/4C001470' })
@@ -209,6 +210,7 @@ test('client.cursor(): after the queries before it, before the ones after it; re
   }
   const native = {
     consistency: 'eventual',
+    members: () => [],
     submitGetClient: (id) => reply(id, nativeClient),
   }
   const manager = new ReadReplicaManager(native, dispatcher)

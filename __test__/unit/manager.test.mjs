@@ -31,6 +31,7 @@ function fakeNative(consistency = 'eventual', writeLsn = () => null) {
   }
   const native = {
     consistency,
+    members: () => [],
     submit(id, text, values, route, strong, minLsn, track) {
       calls.push(['submit', text, values, route, strong, minLsn, track])
       reply(

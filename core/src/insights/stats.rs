@@ -225,7 +225,14 @@ impl QueryStats {
         order
             .into_iter()
             .map(|(total, id, e)| {
-                let [p50_ms, p99_ms] = e.durations.quantiles([0.5, 0.99]).unwrap_or_default();
+                let max = Duration::from_nanos(e.max_nanos.load(Ordering::Relaxed));
+                // A bucket's midpoint may lie past the slowest call: never report more.
+                let max_ms = max.as_secs_f64() * 1000.0;
+                let [p50_ms, p99_ms] = e
+                    .durations
+                    .quantiles([0.5, 0.99])
+                    .unwrap_or_default()
+                    .map(|q| q.min(max_ms));
                 StatementStats {
                     id: Fingerprint(id),
                     text: e.text.clone(),
@@ -233,7 +240,7 @@ impl QueryStats {
                     errors: e.errors.load(Ordering::Relaxed),
                     rows: e.rows.load(Ordering::Relaxed),
                     total: Duration::from_nanos(total),
-                    max: Duration::from_nanos(e.max_nanos.load(Ordering::Relaxed)),
+                    max,
                     p50_ms,
                     p99_ms,
                     route: route_of(e.route.load(Ordering::Relaxed)),
@@ -303,6 +310,7 @@ mod tests {
         assert_eq!((s.total, s.max), (ms(12), ms(6)));
         assert_eq!(s.members, vec![1, 1, 1]);
         assert_eq!(s.route, None);
+        assert!(s.p50_ms <= 6.0 && s.p99_ms <= 6.0, "never past the max");
     }
 
     /// The text comes back only to a caller that asks for it.
