@@ -255,6 +255,7 @@ test('roles: with every member a standby, reads go on and writes wait for a prim
       role: null,
       lastHealthCheck: null,
       timeline: null,
+      queries: null,
     })
     // The member configured as primary is a standby: it serves reads like the replica.
     const status = manager.getReplicaStatus()
