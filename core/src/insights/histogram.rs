@@ -51,8 +51,9 @@ impl DurationHistogram {
         self.counts[bucket(micros)].fetch_add(1, Ordering::Relaxed);
     }
 
-    /// The `q` quantiles (each in 0..=1), in milliseconds; `None` before any record.
-    pub fn quantiles<const N: usize>(&self, qs: [f64; N]) -> Option<[f64; N]> {
+    /// How many durations were recorded, and the `q` quantiles (each in 0..=1) in
+    /// milliseconds (0 before any record).
+    pub fn read<const N: usize>(&self, qs: [f64; N]) -> (u64, [f64; N]) {
         let counts: Vec<u64> = self
             .counts
             .iter()
@@ -60,9 +61,9 @@ impl DurationHistogram {
             .collect();
         let total: u64 = counts.iter().sum();
         if total == 0 {
-            return None;
+            return (0, [0.0; N]);
         }
-        Some(qs.map(|q| {
+        let quantiles = qs.map(|q| {
             // The rank of the q-th value, 1-based, as the nearest-rank method counts.
             let rank = ((q * total as f64).ceil() as u64).clamp(1, total);
             let mut seen = 0;
@@ -74,7 +75,8 @@ impl DurationHistogram {
                 })
                 .unwrap_or(BUCKETS - 1);
             midpoint(i) / 1000.0
-        }))
+        });
+        (total, quantiles)
     }
 }
 
@@ -108,13 +110,14 @@ mod tests {
     #[test]
     fn quantiles_of_a_distribution() {
         let h = DurationHistogram::default();
-        assert!(h.quantiles([0.5]).is_none());
+        assert_eq!(h.read([0.5]), (0, [0.0]));
         for _ in 0..98 {
             h.record(Duration::from_millis(1));
         }
         h.record(Duration::from_millis(100));
         h.record(Duration::from_millis(100));
-        let [p50, p99] = h.quantiles([0.5, 0.99]).unwrap();
+        let (count, [p50, p99]) = h.read([0.5, 0.99]);
+        assert_eq!(count, 100);
         assert!((p50 - 1.0).abs() < 0.07, "{p50}");
         assert!((p99 - 100.0).abs() < 7.0, "{p99}");
     }

@@ -25,7 +25,6 @@ const TO_PRIMARY: u8 = 0x80;
 
 struct Entry {
     text: Arc<str>,
-    calls: AtomicU64,
     errors: AtomicU64,
     rows: AtomicU64,
     total_nanos: AtomicU64,
@@ -42,7 +41,6 @@ impl Entry {
     fn new(text: Arc<str>, members: usize) -> Entry {
         Entry {
             text,
-            calls: AtomicU64::new(0),
             errors: AtomicU64::new(0),
             rows: AtomicU64::new(0),
             total_nanos: AtomicU64::new(0),
@@ -54,11 +52,14 @@ impl Entry {
         }
     }
 
+    /// One call. Every atomic add here is contended by the threads running the same statement,
+    /// so as few as can be: the histogram counts the calls, the max is written only when it grows.
     fn add(&self, trail: &Trail, elapsed: Duration, failed: bool) {
         let nanos = u64::try_from(elapsed.as_nanos()).unwrap_or(u64::MAX);
-        self.calls.fetch_add(1, Ordering::Relaxed);
         self.total_nanos.fetch_add(nanos, Ordering::Relaxed);
-        self.max_nanos.fetch_max(nanos, Ordering::Relaxed);
+        if nanos > self.max_nanos.load(Ordering::Relaxed) {
+            self.max_nanos.fetch_max(nanos, Ordering::Relaxed);
+        }
         self.durations.record(elapsed);
         if failed {
             self.errors.fetch_add(1, Ordering::Relaxed);
@@ -228,15 +229,12 @@ impl QueryStats {
                 let max = Duration::from_nanos(e.max_nanos.load(Ordering::Relaxed));
                 // A bucket's midpoint may lie past the slowest call: never report more.
                 let max_ms = max.as_secs_f64() * 1000.0;
-                let [p50_ms, p99_ms] = e
-                    .durations
-                    .quantiles([0.5, 0.99])
-                    .unwrap_or_default()
-                    .map(|q| q.min(max_ms));
+                let (calls, quantiles) = e.durations.read([0.5, 0.99]);
+                let [p50_ms, p99_ms] = quantiles.map(|q| q.min(max_ms));
                 StatementStats {
                     id: Fingerprint(id),
                     text: e.text.clone(),
-                    calls: e.calls.load(Ordering::Relaxed),
+                    calls,
                     errors: e.errors.load(Ordering::Relaxed),
                     rows: e.rows.load(Ordering::Relaxed),
                     total: Duration::from_nanos(total),
