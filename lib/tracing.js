@@ -36,12 +36,36 @@ function operationOf(text) {
   return m === null ? null : m[1].toUpperCase()
 }
 
+/**
+ * Whether an OpenTelemetry SDK is registered with `otel` (the API): without one every span is a
+ * no-op, so a statement need not make one. The API's global provider is a proxy whose delegate
+ * is the no-op provider until an SDK registers; any other shape counts as registered.
+ */
+function sdkCheck(otel) {
+  const noop = otel.ProxyTracerProvider ? new otel.ProxyTracerProvider().getDelegate() : null
+  return () => {
+    const provider = otel.trace.getTracerProvider?.()
+    return noop === null || typeof provider?.getDelegate !== 'function' || provider.getDelegate() !== noop
+  }
+}
+
+/** A member as a statement's context names it: one frozen object per member and role, shared. */
+function memberViews(members) {
+  const view = ({ name, host, port }, role) => Object.freeze({ name, host, port, role })
+  return {
+    asPrimary: members.map((m) => view(m, 'primary')),
+    asReplica: members.map((m) => view(m, 'replica')),
+  }
+}
+
 /** One manager's tracing: its members (what a trail's indexes name) and the OpenTelemetry tracer. */
 class Tracing {
   #members
+  #views
   #database
   #otel
   #tracer
+  #sdkRegistered
 
   /**
    * @param {Array<{ name: string, host: string, port: number, database: string }>} members in
@@ -49,10 +73,12 @@ class Tracing {
    * @param otel `@opentelemetry/api`, or null (loaded by default)
    */
   constructor(members, otel = loadOpenTelemetry()) {
-    this.#members = members.map(({ name, host, port }) => ({ name, host, port }))
+    this.#members = members
+    this.#views = memberViews(members)
     this.#database = members[0]?.database ?? 'postgres'
     this.#otel = otel
     this.#tracer = otel?.trace.getTracer('read-replica-manager', version) ?? null
+    this.#sdkRegistered = otel ? sdkCheck(otel) : () => false
   }
 
   /**
@@ -86,7 +112,7 @@ class Tracing {
 
   /** A recording CLIENT span for a statement, child of the active span; null when none records. */
   #startSpan(text) {
-    if (this.#tracer === null) return null
+    if (this.#tracer === null || !this.#sdkRegistered()) return null
     const { SpanKind, context } = this.#otel
     const operation = operationOf(text)
     const name = operation === null ? this.#database : `${operation} ${this.#database}`
@@ -103,8 +129,7 @@ class Tracing {
     context.query = trail[0]
     context.route = trail[1]
     context.reason = trail[2]
-    const member = this.#members[trail[3]]
-    context.member = member === undefined ? null : { ...member, role: trail[4] ? 'primary' : 'replica' }
+    context.member = (trail[4] ? this.#views.asPrimary : this.#views.asReplica)[trail[3]] ?? null
     const from = this.#members[trail[5]]
     context.failover = from === undefined ? null : { from: from.name }
     context.rowCount = failed ? null : trail[6]
