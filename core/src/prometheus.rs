@@ -255,9 +255,25 @@ fn statements(w: &mut Writer<'_>, stats: &QueryStats, top: usize) {
         w.family(name, "counter", help);
         for s in &top {
             let id = s.id.hex();
-            w.sample(name, &[("id", &id), ("query", &s.text)], pick(s));
+            let query = label_text(&s.text);
+            w.sample(name, &[("id", &id), ("query", query)], pick(s));
         }
     }
+}
+
+/// Longest `query` label (bytes): the `id` label identifies the statement, this one reads it.
+const QUERY_LABEL_MAX: usize = 200;
+
+/// `text` cut to [`QUERY_LABEL_MAX`] bytes at a char boundary.
+fn label_text(text: &str) -> &str {
+    if text.len() <= QUERY_LABEL_MAX {
+        return text;
+    }
+    let mut end = QUERY_LABEL_MAX;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    &text[..end]
 }
 
 /// A per-member 0/1 gauge: its name, help text, and what makes it 1.
@@ -305,5 +321,20 @@ fn format_number(v: f64) -> String {
         if v > 0.0 { "+Inf" } else { "-Inf" }.into()
     } else {
         v.to_string()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A long statement's `query` label is cut to the limit, never inside a character.
+    #[test]
+    fn query_labels_are_bounded() {
+        assert_eq!(label_text("SELECT $1"), "SELECT $1");
+        let long = format!("SELECT {}", "é".repeat(200));
+        let cut = label_text(&long);
+        assert!(cut.len() <= QUERY_LABEL_MAX && cut.len() >= QUERY_LABEL_MAX - 1);
+        assert!(long.starts_with(cut));
     }
 }
