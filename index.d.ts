@@ -207,7 +207,8 @@ export interface StatementStats {
  */
 export interface QueryTraceContext {
   query: string | null
-  route: StatementRoute | null
+  /** 'reject' for transaction control sent to `query()`; null when it was never routed (a closed manager). */
+  route: StatementRoute | 'reject' | null
   reason: RouteReason | 'client' | null
   member: { name: string; host: string; port: number; role: 'primary' | 'replica' } | null
   rowCount: number | null

@@ -224,6 +224,24 @@ test('spans, channel contexts and statement stats of one mix agree, and carry no
   await closeReadReplicaManager()
 })
 
+test('a statement refused before it runs is traced as such: route reject, no member, not in the stats', async () => {
+  const manager = await initializeReadReplicaManager(primaryConfig, replicaConfigs)
+  manager.resetQueryStats()
+  const channel = subscribe()
+  try {
+    await assert.rejects(manager.query('BEGIN'), { code: 'ERR_RRM_TRANSACTION_CONTROL' })
+  } finally {
+    channel.stop()
+  }
+  const [ctx] = channel.seen
+  assert.deepEqual(
+    [ctx.query, ctx.route, ctx.reason, ctx.member, ctx.rowCount],
+    ['BEGIN', 'reject', 'transaction-control', null, null],
+  )
+  assert.equal(ctx.error.code, 'ERR_RRM_TRANSACTION_CONTROL')
+  assert.deepEqual(manager.getQueryStats(), [])
+})
+
 test('manager.pg statements are spans and stats too (ORMs go through it)', async () => {
   const manager = await initializeReadReplicaManager(primaryConfig, replicaConfigs)
   exporter.reset()

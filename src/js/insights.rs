@@ -28,8 +28,8 @@ pub fn deliver(
     }
 }
 
-/// `[[fingerprint, route, reason, member, onWriter, failedOverFrom, rows], outcome]`; member
-/// indexes are -1 for none (lib/insights names them from `members()`).
+/// `[[fingerprint, route, reason, member, onWriter, failedOverFrom, rows], outcome]`; route and
+/// reason null when the statement was never routed, member indexes -1 for none (lib/insights names them from `members()`).
 struct Traced {
     trail: Trail,
     settled: Settled<JsResult>,
@@ -46,8 +46,9 @@ impl ToNapiValue for Traced {
             None => raw.null()?,
         };
         raw.set_element(trail, 0, fingerprint)?;
-        raw.set_element(trail, 1, raw.string(t.route_name())?)?;
-        raw.set_element(trail, 2, raw.string(t.reason_name())?)?;
+        let name = |n: Option<&str>| n.map_or_else(|| raw.null(), |n| raw.string(n));
+        raw.set_element(trail, 1, name(t.route_name())?)?;
+        raw.set_element(trail, 2, name(t.reason_name())?)?;
         raw.set_element(trail, 3, index(t.member)?)?;
         raw.set_element(trail, 4, raw.boolean(t.on_writer)?)?;
         raw.set_element(trail, 5, index(t.failed_over_from)?)?;
@@ -115,12 +116,14 @@ fn statement_to_js(env: RawEnv, s: &StatementStats, names: &[String]) -> Result<
     env.set_number(out, "maxTimeMs", ms(s.max))?;
     env.set_number(out, "p50TimeMs", s.p50_ms)?;
     env.set_number(out, "p99TimeMs", s.p99_ms)?;
+    // The table keeps no route for a held connection's statements.
     let trail = Trail {
         route: s.route,
+        held: s.route.is_none(),
         ..Trail::default()
     };
-    env.set_str(out, "route", trail.route_name())?;
-    env.set_str(out, "reason", trail.reason_name())?;
+    env.set_str(out, "route", trail.route_name().unwrap_or_default())?;
+    env.set_str(out, "reason", trail.reason_name().unwrap_or_default())?;
     let members = env.object()?;
     for (name, &calls) in names.iter().zip(&s.members) {
         if calls > 0 {

@@ -63,7 +63,10 @@ impl Cluster {
         let (placement, route) = self.place(statements, route_override, causal);
         trail.route = Some(route);
         let outcome = match placement {
-            Placement::Reject => return Err(CoreError::TransactionControl),
+            Placement::Reject => {
+                self.insights.describe(statements, trail);
+                return Err(CoreError::TransactionControl);
+            }
             Placement::Primary { read, track } => {
                 // A read sent to the primary may still be retried on a fresh connection; a
                 // write never.

@@ -83,10 +83,18 @@ impl Insights {
         Some(SlowStatement {
             fingerprint: fingerprint.filter(|_| slow)?,
             duration: elapsed,
-            route: trail.route_name(),
-            reason: trail.reason_name(),
+            // A recorded statement ran, so it has a route.
+            route: trail.route_name().unwrap_or_default(),
+            reason: trail.reason_name().unwrap_or_default(),
             rows: trail.rows,
         })
+    }
+
+    /// A statement refused before it ran is not recorded; a trace still gets its fingerprint.
+    pub fn describe(&self, statements: &Statements<'_>, trail: &mut Trail) {
+        if trail.wants_text {
+            trail.fingerprint_text = Some(normalized_text(statements, MAX_TEXT).into());
+        }
     }
 
     /// The stats table; `None` when stats are off.

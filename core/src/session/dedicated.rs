@@ -87,6 +87,7 @@ impl Dedicated {
             .run_here(cluster, statements, params, track, text_types)
             .await;
         trail.route = None;
+        trail.held = true;
         trail.ran_on(self.member, self.from_writer);
         cluster.record(statements, &outcome, started.elapsed(), trail);
         outcome
