@@ -17,6 +17,15 @@ function settings() {
   return { primary, replicas: JSON.parse(env.DB_REPLICAS) }
 }
 
+/**
+ * `count` replica members over the cluster's replicas, in turn (bench/scale.js: the manager's own
+ * cost as members grow, on the servers there are); all of them when `count` is not given.
+ */
+function replicaMembers(replicas, count) {
+  if (count === undefined) return replicas
+  return Array.from({ length: Number(count) }, (_, i) => ({ ...replicas[i % replicas.length] }))
+}
+
 /** A JS manager: one pool per server, round-robin reads, writes on the primary. */
 function roundRobin(pools) {
   let next = 0
@@ -138,7 +147,8 @@ const adapters = {
   async manager(poolSize, options = {}) {
     const rrm = require('..')
     const { primary, replicas } = settings()
-    const manager = await rrm.initializeReadReplicaManager(primary, replicas, { max: poolSize, ...options })
+    const members = replicaMembers(replicas, process.env.BENCH_MEMBERS)
+    const manager = await rrm.initializeReadReplicaManager(primary, members, { max: poolSize, ...options })
     return {
       read: (text, values) => manager.query(text, values),
       write: (text, values) => manager.query(text, values),

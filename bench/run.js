@@ -25,7 +25,8 @@ const MS = Number(process.env.BENCH_MS ?? 3000)
 const ADAPTERS = ['pg', 'postgresjs', 'manager']
 const INSIGHT_ADAPTERS = ['manager-nostats', 'manager-channel', 'manager-otel']
 const only = process.env.BENCH_ONLY?.split(',').map((s) => s.trim())
-const chosen = Object.keys(workloads).filter((w) => !only || only.some((o) => w.includes(o)))
+// The scale workloads are bench/scale.js's (the manager alone, at the end).
+const chosen = Object.keys(workloads).filter((w) => !workloads[w].scale && (!only || only.some((o) => w.includes(o))))
 
 const median = (xs) => {
   const s = [...xs].sort((a, b) => a - b)

@@ -26,6 +26,19 @@ const workloads = {
     inflight: 64,
     run: (db) => db.read('SELECT id, i4, t FROM bench_items WHERE id = $1', [randomId()]),
   },
+  // Scale (bench/scale.js): far more queries in flight than connections.
+  'point read x64 (pool 32)': {
+    inflight: 64,
+    pool: 32,
+    scale: true,
+    run: (db) => db.read('SELECT id, i4, t FROM bench_items WHERE id = $1', [randomId()]),
+  },
+  'point read x1024 (pool 32)': {
+    inflight: 1024,
+    pool: 32,
+    scale: true,
+    run: (db) => db.read('SELECT id, i4, t FROM bench_items WHERE id = $1', [randomId()]),
+  },
   '1,000 rows x 6': { inflight: 4, run: (db) => db.read(RANGE, [rangeStart(1000), 1000]) },
   '10,000 rows x 6': { inflight: 2, run: (db) => db.read(RANGE, [rangeStart(10_000), 10_000]) },
   'insert x16': {
@@ -70,4 +83,22 @@ async function prepare(pg, primary) {
   }
 }
 
-module.exports = { workloads, prepare, ROWS }
+/** Waits until every replica has replayed the tables `prepare` made. */
+async function replicasReady(pg, replicas) {
+  for (const config of replicas) {
+    for (;;) {
+      const client = new pg.Client(config)
+      await client.connect()
+      const { rows } = await client
+        .query("SELECT to_regclass('bench_items') IS NOT NULL AND (SELECT count(*) FROM bench_items) = $1 AS ready", [
+          ROWS,
+        ])
+        .catch(() => ({ rows: [{ ready: false }] }))
+      await client.end()
+      if (rows[0].ready) break
+      await new Promise((resolve) => setTimeout(resolve, 100))
+    }
+  }
+}
+
+module.exports = { workloads, prepare, replicasReady, ROWS }
