@@ -1,7 +1,8 @@
 'use strict'
 // The three drivers under test, each behind the same small interface, with the routing a
 // read/write-splitting layer in JS does (reads round-robin over the replicas, writes and
-// transactions on the primary) for the two JavaScript drivers.
+// transactions on the primary) for the two JavaScript drivers; and pgpool-II
+// (scripts/pgpool.sh), the proxy that routes instead, with a pg.Pool as its client.
 
 const { clusterEnv } = require('../scripts/cluster.js')
 
@@ -23,6 +24,16 @@ function roundRobin(pools) {
   return () => pools[next++ % pools.length]
 }
 
+/** The statements on one client from `pool.connect()` (BEGIN and COMMIT among them). */
+async function onOneClient(pool, statements) {
+  const client = await pool.connect()
+  try {
+    for (const [text, values] of statements) await client.query(text, values)
+  } finally {
+    client.release()
+  }
+}
+
 const adapters = {
   async pg(poolSize) {
     const pg = require('pg')
@@ -33,15 +44,27 @@ const adapters = {
     return {
       read: (text, values) => pick().query(text, values),
       write: (text, values) => primaryPool.query(text, values),
-      async transaction(statements) {
-        const client = await primaryPool.connect()
-        try {
-          for (const [text, values] of statements) await client.query(text, values)
-        } finally {
-          client.release()
-        }
-      },
+      transaction: (statements) => onOneClient(primaryPool, statements),
       close: () => Promise.all([primaryPool, ...replicaPools].map((p) => p.end())),
+    }
+  },
+
+  /** node-postgres through pgpool-II (streaming-replication mode, statement-level load balancing,
+   * weight 0 on the primary): one pg.Pool as large as the pg adapter's replica pools together;
+   * pgpool sends reads to a replica and writes and transactions to the primary. */
+  async pgpool(poolSize) {
+    const pg = require('pg')
+    const { primary, replicas } = settings()
+    const pool = new pg.Pool({
+      ...primary,
+      port: Number(process.env.RRM_PGPOOL_PORT ?? 29432),
+      max: poolSize * replicas.length,
+    })
+    return {
+      read: (text, values) => pool.query(text, values),
+      write: (text, values) => pool.query(text, values),
+      transaction: (statements) => onOneClient(pool, statements),
+      close: () => pool.end(),
     }
   },
 
@@ -101,14 +124,7 @@ const adapters = {
     return {
       read: (text, values) => pool.query(text, values),
       write: (text, values) => pool.query(text, values),
-      async transaction(statements) {
-        const client = await pool.connect()
-        try {
-          for (const [text, values] of statements) await client.query(text, values)
-        } finally {
-          client.release()
-        }
-      },
+      transaction: (statements) => onOneClient(pool, statements),
       close: db.close,
     }
   },
