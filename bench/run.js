@@ -164,6 +164,7 @@ async function benchmark() {
       const order = adapters.map((_, i) => adapters[(i + round) % adapters.length])
       for (const adapter of order) {
         const r = measure(adapter, workload)
+        await new Promise((resolve) => setImmediate(resolve)) // a SIGINT's handler runs here
         results[workload] ??= {}
         results[workload][adapter] ??= []
         results[workload][adapter].push(r)
