@@ -52,7 +52,9 @@ install_pgpool() {
 PGPOOL="$(pgpool_bin)" || true
 
 pid() { [ -f "$DIR/pgpool.pid" ] && tr -dc '0-9' < "$DIR/pgpool.pid"; }  # NUL-terminated
-running() { local p; p="$(pid 2>/dev/null)" && [ -n "$p" ] && kill -0 "$p" 2>/dev/null; }
+# Process $1 is a pgpool (not whatever took over the pid of a pgpool that is gone).
+is_pgpool() { [ -n "$1" ] && [ "$(cat "/proc/$1/comm" 2>/dev/null)" = pgpool ]; }
+running() { is_pgpool "$(pid 2>/dev/null)"; }
 
 # SHOW pool_nodes through pgpool's TCP port (SCRAM, as the bench connects); extra args: psql's.
 pool_nodes() {
@@ -146,8 +148,8 @@ cmd_start() {
     PGPOOL="$(pgpool_bin)" || die "pgpool2 installed, but no pgpool binary found" 3
   fi
   running && cmd_stop
-  write_config
   [ "${#DIR}" -le 90 ] || die "$DIR is too long for pgpool's Unix sockets: set RRM_CLUSTER_DIR to a short path"
+  write_config
   # Its own session and a log file: never a pipe to the caller (the bench blocks in execFileSync
   # while it measures, and a full pipe would stall pgpool). -D drops a stale pgpool_status, where
   # a node once marked down would stay down.
@@ -174,12 +176,12 @@ cmd_start() {
 cmd_stop() {
   local p t
   p="$(pid 2>/dev/null)" || return 0
-  if kill -0 "$p" 2>/dev/null; then
+  if is_pgpool "$p"; then
     # -m fast stop signals the pid file's process (SIGINT) and waits for it.
     "${PGPOOL:-false}" -f "$CONF" -m fast stop >/dev/null 2>&1 || kill -INT "$p" 2>/dev/null || true
-    for ((t = 0; t < 100; t++)); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
+    for ((t = 0; t < 100; t++)); do is_pgpool "$p" || break; sleep 0.1; done
     # Still there: its whole process group (setsid made pgpool the leader).
-    kill -0 "$p" 2>/dev/null && kill -KILL -- "-$p" 2>/dev/null
+    is_pgpool "$p" && kill -KILL -- "-$p" 2>/dev/null
   fi
   rm -f "$DIR/pgpool.pid"
   return 0
