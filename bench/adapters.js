@@ -6,6 +6,9 @@
 
 const { clusterEnv } = require('../scripts/cluster.js')
 
+/** Where scripts/pgpool.sh has pgpool-II listen. */
+const PGPOOL_PORT = Number(process.env.RRM_PGPOOL_PORT ?? 29432)
+
 function settings() {
   const env = clusterEnv()
   const primary = {
@@ -55,11 +58,7 @@ const adapters = {
   async pgpool(poolSize) {
     const pg = require('pg')
     const { primary, replicas } = settings()
-    const pool = new pg.Pool({
-      ...primary,
-      port: Number(process.env.RRM_PGPOOL_PORT ?? 29432),
-      max: poolSize * replicas.length,
-    })
+    const pool = new pg.Pool({ ...primary, port: PGPOOL_PORT, max: poolSize * replicas.length })
     return {
       read: (text, values) => pool.query(text, values),
       write: (text, values) => pool.query(text, values),
@@ -171,4 +170,4 @@ const adapters = {
   },
 }
 
-module.exports = { adapters, settings }
+module.exports = { adapters, settings, PGPOOL_PORT }

@@ -21,7 +21,7 @@ const os = require('node:os')
 const path = require('node:path')
 const pg = require('pg')
 const { ensureCluster } = require('../scripts/cluster.js')
-const { settings } = require('./adapters')
+const { settings, PGPOOL_PORT } = require('./adapters')
 const { workloads, prepare, ROWS } = require('./workloads')
 
 const root = path.resolve(__dirname, '..')
@@ -109,7 +109,7 @@ process.on('SIGINT', () => {
 /** `SHOW pool_nodes`' select_cnt per node, as one line. */
 async function pgpoolSelectCounts() {
   const { primary } = settings()
-  const client = new pg.Client({ ...primary, port: Number(process.env.RRM_PGPOOL_PORT ?? 29432) })
+  const client = new pg.Client({ ...primary, port: PGPOOL_PORT })
   await client.connect()
   try {
     const { rows } = await client.query('SHOW pool_nodes')
