@@ -1,9 +1,13 @@
 'use strict'
 // The three drivers under test, each behind the same small interface, with the routing a
 // read/write-splitting layer in JS does (reads round-robin over the replicas, writes and
-// transactions on the primary) for the two JavaScript drivers.
+// transactions on the primary) for the two JavaScript drivers; and pgpool-II
+// (scripts/pgpool.sh), the proxy that routes instead, with a pg.Pool as its client.
 
 const { clusterEnv } = require('../scripts/cluster.js')
+
+/** Where scripts/pgpool.sh has pgpool-II listen. */
+const PGPOOL_PORT = Number(process.env.RRM_PGPOOL_PORT ?? 29432)
 
 function settings() {
   const env = clusterEnv()
@@ -32,6 +36,16 @@ function roundRobin(pools) {
   return () => pools[next++ % pools.length]
 }
 
+/** The statements on one client from `pool.connect()` (BEGIN and COMMIT among them). */
+async function onOneClient(pool, statements) {
+  const client = await pool.connect()
+  try {
+    for (const [text, values] of statements) await client.query(text, values)
+  } finally {
+    client.release()
+  }
+}
+
 const adapters = {
   async pg(poolSize) {
     const pg = require('pg')
@@ -42,15 +56,23 @@ const adapters = {
     return {
       read: (text, values) => pick().query(text, values),
       write: (text, values) => primaryPool.query(text, values),
-      async transaction(statements) {
-        const client = await primaryPool.connect()
-        try {
-          for (const [text, values] of statements) await client.query(text, values)
-        } finally {
-          client.release()
-        }
-      },
+      transaction: (statements) => onOneClient(primaryPool, statements),
       close: () => Promise.all([primaryPool, ...replicaPools].map((p) => p.end())),
+    }
+  },
+
+  /** node-postgres through pgpool-II (streaming-replication mode, statement-level load balancing,
+   * weight 0 on the primary): one pg.Pool as large as the pg adapter's replica pools together;
+   * pgpool sends reads to a replica and writes and transactions to the primary. */
+  async pgpool(poolSize) {
+    const pg = require('pg')
+    const { primary, replicas } = settings()
+    const pool = new pg.Pool({ ...primary, port: PGPOOL_PORT, max: poolSize * replicas.length })
+    return {
+      read: (text, values) => pool.query(text, values),
+      write: (text, values) => pool.query(text, values),
+      transaction: (statements) => onOneClient(pool, statements),
+      close: () => pool.end(),
     }
   },
 
@@ -110,14 +132,7 @@ const adapters = {
     return {
       read: (text, values) => pool.query(text, values),
       write: (text, values) => pool.query(text, values),
-      async transaction(statements) {
-        const client = await pool.connect()
-        try {
-          for (const [text, values] of statements) await client.query(text, values)
-        } finally {
-          client.release()
-        }
-      },
+      transaction: (statements) => onOneClient(pool, statements),
       close: db.close,
     }
   },
@@ -165,4 +180,4 @@ const adapters = {
   },
 }
 
-module.exports = { adapters, settings }
+module.exports = { adapters, settings, PGPOOL_PORT }

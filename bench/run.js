@@ -4,11 +4,16 @@
 // the insert, to show what sessions cost; and through manager.pg's routing Pool and Client for the
 // point read and the transaction, as ORMs use it; and, on the point reads, with the statement stats
 // off, with a diagnostics_channel subscriber and with OpenTelemetry recording, to show what
-// insights cost), interleaved in rounds (the order rotating), each measurement in a child
-// process of its own after a warm-up; plus pgbench as the C client's limit for the point read.
+// insights cost), and node-postgres through pgpool-II, the proxy a team would otherwise put in
+// front of its replicas (scripts/pgpool.sh: started here after the cluster, stopped at the end,
+// its per-node select_cnt printed as proof that the reads went to the replicas), interleaved in
+// rounds (the order rotating), each measurement in a child process of its own after a warm-up;
+// plus pgbench as the C client's limit for the point read.
 //
 // BENCH_ROUNDS (default 3) and BENCH_MS (default 3000) set the length; BENCH_ONLY picks
-// workloads by name (comma-separated substrings); BENCH_WRITE=1 writes bench/RESULTS.md.
+// workloads by name (comma-separated substrings); BENCH_WRITE=1 writes bench/RESULTS.md;
+// BENCH_PGPOOL=0 leaves pgpool-II out; BENCH_SKIP_BUILD=1 measures the addon as built (no
+// `npm run build` first).
 
 const { execFileSync } = require('node:child_process')
 const fs = require('node:fs')
@@ -16,13 +21,14 @@ const os = require('node:os')
 const path = require('node:path')
 const pg = require('pg')
 const { ensureCluster } = require('../scripts/cluster.js')
-const { settings } = require('./adapters')
+const { settings, PGPOOL_PORT } = require('./adapters')
 const { workloads, prepare, ROWS } = require('./workloads')
 
 const root = path.resolve(__dirname, '..')
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3)
 const MS = Number(process.env.BENCH_MS ?? 3000)
 const ADAPTERS = ['pg', 'postgresjs', 'manager']
+const PGPOOL = path.join(root, 'scripts', 'pgpool.sh')
 const INSIGHT_ADAPTERS = ['manager-nostats', 'manager-channel', 'manager-otel']
 const only = process.env.BENCH_ONLY?.split(',').map((s) => s.trim())
 // The scale workloads are bench/scale.js's (the manager alone, at the end).
@@ -75,8 +81,48 @@ function pgbench(clients) {
   return Number(/tps = ([\d.]+)/.exec(out)?.[1] ?? NaN)
 }
 
+/** Starts pgpool-II (installing it when missing); false, with one line why, when it cannot. */
+function startPgpool() {
+  try {
+    execFileSync('bash', [PGPOOL, 'start'], { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] })
+    return true
+  } catch (err) {
+    const why = err.stderr?.trim().split('\n').pop() ?? err.message
+    // Exit code 3: not installed and not installable here; anything else is worth the whole story.
+    if (err.status !== 3) process.stderr.write(err.stderr ?? '')
+    process.stderr.write(`${why}: no pgpool row\n`)
+    return false
+  }
+}
+
+let pgpoolRunning = false
+function stopPgpool() {
+  if (!pgpoolRunning) return
+  pgpoolRunning = false
+  execFileSync('bash', [PGPOOL, 'stop'], { cwd: root, stdio: 'inherit' })
+}
+process.on('exit', stopPgpool)
+process.on('SIGINT', () => {
+  stopPgpool()
+  process.exit(130)
+})
+
+/** `SHOW pool_nodes`' select_cnt per node, as one line. */
+async function pgpoolSelectCounts() {
+  const { primary } = settings()
+  const client = new pg.Client({ ...primary, port: PGPOOL_PORT })
+  await client.connect()
+  try {
+    const { rows } = await client.query('SHOW pool_nodes')
+    return `pgpool-II select_cnt per node: ${rows.map((r) => `node ${r.node_id} (${r.role}, port ${r.port}) ${r.select_cnt}`).join(', ')}`
+  } finally {
+    await client.end()
+  }
+}
+
 async function main() {
-  execFileSync('npm', ['run', '--silent', 'build'], { cwd: root, stdio: 'inherit' })
+  if (process.env.BENCH_SKIP_BUILD !== '1')
+    execFileSync('npm', ['run', '--silent', 'build'], { cwd: root, stdio: 'inherit' })
   ensureCluster(2)
   const { primary } = settings()
   await prepare(pg, primary)
@@ -93,7 +139,15 @@ async function main() {
     ],
     { cwd: root },
   )
+  if (process.env.BENCH_PGPOOL !== '0') pgpoolRunning = startPgpool()
+  try {
+    await benchmark()
+  } finally {
+    stopPgpool()
+  }
+}
 
+async function benchmark() {
   const results = {} // workload → adapter → [result per round]
   for (let round = 0; round < ROUNDS; round++) {
     for (const workload of chosen) {
@@ -103,6 +157,7 @@ async function main() {
       const { sessions, pgApi, insights } = workloads[workload]
       const adapters = [
         ...ADAPTERS,
+        ...(pgpoolRunning ? ['pgpool'] : []),
         ...(sessions ? ['manager-session'] : []),
         ...(pgApi ? ['manager-pg'] : []),
         ...(insights ? INSIGHT_ADAPTERS : []),
@@ -110,6 +165,7 @@ async function main() {
       const order = adapters.map((_, i) => adapters[(i + round) % adapters.length])
       for (const adapter of order) {
         const r = measure(adapter, workload)
+        await new Promise((resolve) => setImmediate(resolve)) // a SIGINT's handler runs here
         results[workload] ??= {}
         results[workload][adapter] ??= []
         results[workload][adapter].push(r)
@@ -119,6 +175,8 @@ async function main() {
       }
     }
   }
+  const selectCounts = pgpoolRunning ? await pgpoolSelectCounts() : ''
+  stopPgpool()
   const pgbenchTps = chosen.filter((w) => w.startsWith('point read')).map((w) => [w, pgbench(workloads[w].inflight)])
 
   const lines = []
@@ -139,12 +197,13 @@ async function main() {
   }
   const table = lines.join('\n')
   console.log(`\n${table}\n`)
+  if (selectCounts) console.log(selectCounts)
   console.log(
     `${ROUNDS} rounds × ${MS} ms per measurement, pool size 16 per server, ${os.cpus().length} cores, Node ${process.version}`,
   )
   if (process.env.BENCH_WRITE === '1') {
     const date = new Date().toISOString().slice(0, 10)
-    const md = `# Benchmark results\n\n${date}, this project's machine (${os.cpus().length} cores, ${os.cpus()[0].model}), Node ${process.version}, PostgreSQL primary + 2 streaming replicas on localhost (scripts/cluster.sh), ${ROUNDS} rounds × ${MS} ms per measurement, pool size 16 per server. Produced by \`BENCH_WRITE=1 npm run bench\`.\n\n${table}\n`
+    const md = `# Benchmark results\n\n${date}, this project's machine (${os.cpus().length} cores, ${os.cpus()[0].model}), Node ${process.version}, PostgreSQL primary + 2 streaming replicas on localhost (scripts/cluster.sh)${selectCounts ? ', pgpool-II in front of them (scripts/pgpool.sh)' : ''}, ${ROUNDS} rounds × ${MS} ms per measurement, pool size 16 per server. Produced by \`BENCH_WRITE=1 npm run bench\`.\n\n${table}\n${selectCounts ? `\n${selectCounts}\n` : ''}`
     fs.writeFileSync(path.join(__dirname, 'RESULTS.md'), md)
   }
 }
