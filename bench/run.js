@@ -13,7 +13,8 @@
 // BENCH_ROUNDS (default 3) and BENCH_MS (default 3000) set the length; BENCH_ONLY picks
 // workloads by name (comma-separated substrings); BENCH_WRITE=1 writes bench/RESULTS.md;
 // BENCH_PGPOOL=0 leaves pgpool-II out; BENCH_SKIP_BUILD=1 measures the addon as built (no
-// `npm run build` first).
+// `npm run build` first). Then bench/scale.js (members, 1,024 in flight, health checks) runs,
+// unless BENCH_ONLY is set or BENCH_SCALE=0.
 
 const { execFileSync } = require('node:child_process')
 const fs = require('node:fs')
@@ -22,7 +23,7 @@ const path = require('node:path')
 const pg = require('pg')
 const { ensureCluster } = require('../scripts/cluster.js')
 const { settings, PGPOOL_PORT } = require('./adapters')
-const { workloads, prepare, ROWS } = require('./workloads')
+const { workloads, prepare, replicasReady, ROWS } = require('./workloads')
 
 const root = path.resolve(__dirname, '..')
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3)
@@ -127,24 +128,15 @@ async function main() {
   const { primary } = settings()
   await prepare(pg, primary)
   // Replicas must have the table before reads start.
-  execFileSync(
-    process.execPath,
-    [
-      '-e',
-      `
-    const pg = require('pg'); const r = ${JSON.stringify(settings().replicas)};
-    (async () => { for (const c of r) { for (;;) { const x = new pg.Client(c); await x.connect();
-      const { rows } = await x.query("SELECT (SELECT count(*) FROM pg_class WHERE relname = 'bench_items') > 0 AND (SELECT count(*) FROM bench_items) = ${ROWS} AS n").catch(() => ({ rows: [{ n: false }] }));
-      await x.end(); if (rows[0].n) break; await new Promise((s) => setTimeout(s, 100)) } } })()`,
-    ],
-    { cwd: root },
-  )
+  await replicasReady(pg, settings().replicas)
   if (process.env.BENCH_PGPOOL !== '0') pgpoolRunning = startPgpool()
   try {
     await benchmark()
   } finally {
     stopPgpool()
   }
+  // How the manager's cost grows with members and load (bench/scale.js), unless BENCH_ONLY picks.
+  if (!only && process.env.BENCH_SCALE !== '0') await require('./scale').main()
 }
 
 async function benchmark() {
