@@ -72,6 +72,7 @@ function toFields(flat) {
  */
 function toRows(fields, columns, rowMode, parserFor) {
   const width = fields.length
+  const count = width === 0 ? 0 : columns[0].length
   for (let c = 0; c < width; c++) {
     const oid = fields[c].dataTypeID
     const parse = parserFor?.(oid) ?? parsers.get(oid)
@@ -82,7 +83,6 @@ function toRows(fields, columns, rowMode, parserFor) {
       }
     }
   }
-  const count = width === 0 ? 0 : columns[0].length
   const rows = new Array(count)
   if (rowMode === 'array') {
     for (let r = 0; r < count; r++) {
@@ -90,14 +90,25 @@ function toRows(fields, columns, rowMode, parserFor) {
       for (let c = 0; c < width; c++) row[c] = columns[c][r]
       rows[r] = row
     }
-  } else {
-    const names = fields.map((f) => f.name)
+    return rows
+  }
+  const names = fields.map((f) => f.name)
+  if (count < 2) {
     for (let r = 0; r < count; r++) {
       const row = {}
       // Later columns win on duplicate names, as in pg.
       for (let c = 0; c < width; c++) row[names[c]] = columns[c][r]
       rows[r] = row
     }
+    return rows
+  }
+  // Every row a copy of one template, as pg does (one shape, no transitions while filling).
+  const template = {}
+  for (let c = 0; c < width; c++) template[names[c]] = null
+  for (let r = 0; r < count; r++) {
+    const row = { ...template }
+    for (let c = 0; c < width; c++) row[names[c]] = columns[c][r]
+    rows[r] = row
   }
   return rows
 }
