@@ -387,6 +387,49 @@ test('query config objects and rowMode: array', async () => {
   await same('SELECT * FROM fid_t WHERE false', [], { rowMode: 'array' })
 })
 
+// Results of 8 rows or more cross from Rust packed per column (src/js/pack.rs): every kind, with
+// nulls, edge values, repeated values (a dictionary) and columns that stay per value.
+const WIDE_CASES = [
+  [
+    `SELECT g AS i4, (g * 1000003)::int8 AS i8, CASE WHEN g % 3 = 0 THEN NULL ELSE g / 7.0 END::float8 AS f8,
+       (ARRAY['NaN', '-0', 'Infinity', '-Infinity', '0', '1e308', '5e-324', '-1.5', '2', '3']::float8[])[g] AS edge,
+       g % 2 = 0 AS b, CASE WHEN g = 4 THEN NULL ELSE g % 2 = 0 END AS bn, NULL::int AS nothing
+     FROM generate_series(1, 10) g`,
+  ],
+  [
+    `SELECT (ARRAY['infinity', '-infinity', '2024-01-01 00:00:00.123+00', NULL, '1970-01-01 00:00+00', '0001-01-01 00:00+00 BC',
+       '2024-02-29 12:00+05', '1999-12-31 23:59:59.999+00', '2038-01-19 03:14:08+00', '1900-01-01 00:00+00'])[g]::timestamptz AS tz,
+       '2024-01-01 12:00'::timestamp + g * interval '1 day 1 hour' AS ts, ('2024-01-01'::date + g) AS d,
+       (ARRAY['infinity', NULL, '0099-06-01', '2024-03-10 03:30', '-infinity', '2024-11-03 00:00', '1969-12-31 23:59:59.5', '2000-01-01', '2000-01-02', '2000-01-03'])[g]::timestamp AS tedge
+     FROM generate_series(1, 10) g`,
+  ],
+  [
+    `SELECT (ARRAY['héllo ✓ 🐘', '', NULL, 'ascii', '𝄞𝄞', 'ÿ', 'a' || chr(1114111) || 'b', ' ', 'tab	new
+line', 'end'])[g] AS t,
+       CASE WHEN g % 2 = 0 THEN 'even' WHEN g = 5 THEN NULL ELSE '' END AS rep,
+       'item ' || g AS plain, g::text AS same_name, 'x' || g AS same_name, md5(g::text)::uuid AS u
+     FROM generate_series(1, 10) g`,
+  ],
+  [
+    `SELECT CASE WHEN g % 4 = 0 THEN NULL ELSE ('{"k": ' || g || ', "s": "é🐘"}')::json END AS j,
+       CASE WHEN g % 2 = 0 THEN '[1, 2]'::jsonb ELSE '{"a": null}'::jsonb END AS jb,
+       (g || ' days')::interval AS iv, decode(lpad(to_hex(g), 2, '0'), 'hex') AS bytes, point(g, -g) AS p,
+       ARRAY[g, NULL] AS arr, (g * 1.25)::numeric AS n, (ARRAY['sad', 'ok', 'happy'])[g % 3 + 1]::fid_mood AS mood
+     FROM generate_series(1, 12) g`,
+  ],
+  ['SELECT g, repeat(chr(128024), g) AS e FROM generate_series(0, 8) g'],
+  ['SELECT id, name FROM fid_t a CROSS JOIN generate_series(1, 4) g ORDER BY g, id'],
+]
+
+test(`wide results: ${WIDE_CASES.length} statements of 8+ rows return what pg returns`, async () => {
+  for (const [sql, values] of WIDE_CASES) {
+    const expected = await same(sql, values)
+    assert.ok(expected.ok, `the oracle failed on ${sql}: ${JSON.stringify(expected.err)}`)
+    assert.ok(expected.ok.rows.length >= 8, sql)
+    await same(sql, values, { rowMode: 'array' })
+  }
+})
+
 test('a read-only transaction error on a replica matches pg on the same replica', async () => {
   const replica = new pg.Client(replicaConfigs[0])
   await replica.connect()

@@ -563,6 +563,12 @@ describe('type parsers', () => {
     const pool = new manager.pg.Pool({ types: overrides })
     assert.deepEqual((await pool.query('SELECT 1.25::numeric AS n, 2::int8 AS i')).rows, [{ n: 1.25, i: '2' }])
     const plain = new manager.pg.Pool()
+    // A wide result (packed by the native side): the custom parser sees each value's text.
+    const wide = await pool.query('SELECT g * 1.25::numeric AS n, g::int8 AS i FROM generate_series(1, 10) g')
+    assert.deepEqual(
+      wide.rows,
+      Array.from({ length: 10 }, (_, k) => ({ n: (k + 1) * 1.25, i: String(k + 1) })),
+    )
     assert.deepEqual((await plain.query('SELECT 1.25::numeric AS n')).rows, [{ n: '1.25' }], 'only that pool')
     manager.pg.defaults.parseInt8 = true
     assert.deepEqual((await plain.query('SELECT 2::int8 AS i, ARRAY[3, 4]::int8[] AS a')).rows, [{ i: 2, a: [3, 4] }])
@@ -571,6 +577,11 @@ describe('type parsers', () => {
     manager.pg.types.setTypeParser(1184, (text) => `at ${text}`)
     const { rows } = await plain.query("SELECT '2024-01-01 00:00:00+00'::timestamptz AS t")
     assert.match(rows[0].t, /^at 2024-01-0[12] /)
+    const wideAt = await plain.query(
+      "SELECT '2024-01-01 00:00:00+00'::timestamptz + g * interval '1 day' AS t FROM generate_series(1, 9) g",
+    )
+    assert.equal(wideAt.rows.length, 9)
+    for (const row of wideAt.rows) assert.match(row.t, /^at 2024-01-\d\d /)
     manager.pg.types.setTypeParser(1184, pg.types.getTypeParser(1184))
     assert.ok((await plain.query('SELECT now() AS t')).rows[0].t instanceof Date, 'back to the default')
     // Without custom parsers, results are manager.query's exactly.

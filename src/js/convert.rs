@@ -7,6 +7,7 @@ use napi::bindgen_prelude::{BigInt, FromNapiValue, ToNapiValue, TypeName, Valida
 use napi::{sys, Error, Result, Status, ValueType};
 
 use super::insights::summary_to_js;
+use super::pack::{self, Columns};
 use super::raw::{RawEnv, RawValue};
 use crate::core::client_link::ServerMessage;
 use crate::core::cluster::{Causal, MemberStatus};
@@ -165,33 +166,53 @@ fn value_to_js(env: RawEnv, value: &Value) -> Result<RawValue> {
 /// A reply for JS, compact so that the facade, not Node-API, names the properties:
 /// `[isBatch, writeLsn, result…]`, `writeLsn` the WAL position covering a tracked write (or
 /// null), each result `[command, rowCount, oid, fields, columns]` with `fields` flat (name,
-/// tableID, columnID, dataTypeID, dataTypeSize, dataTypeModifier per column) and
-/// `columns[c][r]` the values. lib/result.js turns it into pg's Result objects.
-pub struct JsResult(pub Outcome);
+/// tableID, columnID, dataTypeID, dataTypeSize, dataTypeModifier per column) and `columns`
+/// either `columns[c][r]` the values or, from [`pack::min_rows`] rows, packed
+/// (`[column…, rows]`, see src/js/pack.rs). lib/result.js turns it into pg's Result objects.
+pub struct JsResult {
+    outcome: Outcome,
+    /// Each output's columns, taken out of `outcome`.
+    columns: Vec<Columns>,
+}
+
+impl JsResult {
+    /// Packs the wide results' columns; run on the worker, off the JS thread.
+    pub fn pack(mut outcome: Outcome) -> JsResult {
+        let min_rows = pack::min_rows();
+        let outputs = match &mut outcome.reply {
+            Reply::Single(output) => std::slice::from_mut(output),
+            Reply::Batch(outputs) => outputs.as_mut_slice(),
+        };
+        let columns = outputs
+            .iter_mut()
+            .map(|o| Columns::pack(std::mem::take(&mut o.columns), min_rows))
+            .collect();
+        JsResult { outcome, columns }
+    }
+}
 
 impl ToNapiValue for JsResult {
     unsafe fn to_napi_value(env: sys::napi_env, val: Self) -> Result<sys::napi_value> {
         let env = RawEnv(env);
-        let val = val.0;
-        let (batch, outputs) = match &val.reply {
+        let (batch, outputs) = match &val.outcome.reply {
             Reply::Single(output) => (false, std::slice::from_ref(output)),
             Reply::Batch(outputs) => (true, outputs.as_slice()),
         };
         let reply = env.array(outputs.len() + 2)?;
         env.set_element(reply, 0, env.boolean(batch)?)?;
-        let lsn = match val.write_lsn {
+        let lsn = match val.outcome.write_lsn {
             Some(lsn) => env.string(&lsn.to_string())?,
             None => env.null()?,
         };
         env.set_element(reply, 1, lsn)?;
-        for (i, output) in outputs.iter().enumerate() {
-            env.set_element(reply, i as u32 + 2, output_to_js(env, output)?)?;
+        for (i, (output, columns)) in outputs.iter().zip(&val.columns).enumerate() {
+            env.set_element(reply, i as u32 + 2, output_to_js(env, output, columns)?)?;
         }
         Ok(reply)
     }
 }
 
-fn output_to_js(env: RawEnv, val: &QueryOutput) -> Result<RawValue> {
+fn output_to_js(env: RawEnv, val: &QueryOutput, columns: &Columns) -> Result<RawValue> {
     let out = env.array(5)?;
     let command = match val.command.as_deref() {
         Some(c) => env.string(c)?,
@@ -205,7 +226,7 @@ fn output_to_js(env: RawEnv, val: &QueryOutput) -> Result<RawValue> {
     env.set_element(out, 1, number(val.row_count.map(|n| n as f64))?)?;
     env.set_element(out, 2, number(val.oid.map(f64::from))?)?;
     env.set_element(out, 3, fields_to_js(env, &val.fields)?)?;
-    env.set_element(out, 4, columns_to_js(env, &val.columns)?)?;
+    env.set_element(out, 4, columns_to_js(env, columns)?)?;
     Ok(out)
 }
 
@@ -224,8 +245,15 @@ fn fields_to_js(env: RawEnv, fields: &[Field]) -> Result<RawValue> {
     Ok(out)
 }
 
-/// `columns[c][r]`, each value as pg gives it (or in the form the facade finishes).
-fn columns_to_js(env: RawEnv, columns: &[Vec<Value>]) -> Result<RawValue> {
+/// `columns[c][r]`, each value as pg gives it (or in the form the facade finishes); packed
+/// columns as src/js/pack.rs describes them.
+fn columns_to_js(env: RawEnv, columns: &Columns) -> Result<RawValue> {
+    let columns = match columns {
+        Columns::Values(columns) => columns,
+        Columns::Packed { rows, columns } => {
+            return pack::packed_to_js(env, *rows, columns, value_to_js)
+        }
+    };
     let out = env.array(columns.len())?;
     for (c, column) in columns.iter().enumerate() {
         let array = env.array(column.len())?;
@@ -238,14 +266,25 @@ fn columns_to_js(env: RawEnv, columns: &[Vec<Value>]) -> Result<RawValue> {
 }
 
 /// A cursor's batch for JS, compact as [`JsResult`]: `[done, writeLsn, fields, columns]`,
-/// `fields` flat as in a result (null after the first batch), `columns[c][r]` the values.
+/// `fields` flat as in a result (null after the first batch), `columns` as in a result.
 /// lib/cursor.js turns it into rows with lib/result.js.
-pub struct JsBatch(pub Batch);
+pub struct JsBatch {
+    batch: Batch,
+    columns: Columns,
+}
+
+impl JsBatch {
+    /// Packs a wide batch's columns; run on the worker, off the JS thread.
+    pub fn pack(mut batch: Batch) -> JsBatch {
+        let columns = Columns::pack(std::mem::take(&mut batch.columns), pack::min_rows());
+        JsBatch { batch, columns }
+    }
+}
 
 impl ToNapiValue for JsBatch {
     unsafe fn to_napi_value(env: sys::napi_env, val: Self) -> Result<sys::napi_value> {
         let env = RawEnv(env);
-        let batch = val.0;
+        let batch = val.batch;
         let out = env.array(4)?;
         env.set_element(out, 0, env.boolean(batch.done)?)?;
         let lsn = match batch.write_lsn {
@@ -258,7 +297,7 @@ impl ToNapiValue for JsBatch {
             None => env.null()?,
         };
         env.set_element(out, 2, fields)?;
-        env.set_element(out, 3, columns_to_js(env, &batch.columns)?)?;
+        env.set_element(out, 3, columns_to_js(env, &val.columns)?)?;
         Ok(out)
     }
 }

@@ -38,7 +38,7 @@ impl NativeCursor {
         let completions = self.completions.clone();
         napi::bindgen_prelude::spawn(async move {
             let batch = cursor.next(rows).await;
-            completions.finish(id, Settled(batch.map(JsBatch)));
+            completions.finish(id, Settled(batch.map(JsBatch::pack)));
         });
     }
 
@@ -51,7 +51,7 @@ impl NativeCursor {
         let completions = self.completions.clone();
         napi::bindgen_prelude::spawn(async move {
             let batch = cursor.close().await;
-            completions.finish(id, Settled(batch.map(JsBatch)));
+            completions.finish(id, Settled(batch.map(JsBatch::pack)));
         });
     }
 }

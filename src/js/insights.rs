@@ -21,7 +21,7 @@ pub fn deliver(
     outcome: std::result::Result<Outcome, CoreError>,
     trail: Option<Trail>,
 ) {
-    let settled = Settled(outcome.map(JsResult));
+    let settled = Settled(outcome.map(JsResult::pack));
     match trail {
         None => completions.finish(id, settled),
         Some(trail) => completions.finish(id, Traced { trail, settled }),

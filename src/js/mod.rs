@@ -10,6 +10,7 @@ pub mod cursor;
 pub mod error;
 pub mod insights;
 pub mod manager;
+pub mod pack;
 pub mod password;
 pub mod raw;
 pub mod session;

@@ -58,6 +58,41 @@ impl RawEnv {
             napi_create_buffer_copy(bytes.len(), bytes.as_ptr().cast(), &mut data)
         )
     }
+    /// A one-byte string from Latin-1 bytes (ASCII text: no UTF-8 decoding).
+    pub fn string_latin1(self, bytes: &[u8]) -> Result<RawValue> {
+        make!(
+            self,
+            napi_create_string_latin1(bytes.as_ptr().cast(), bytes.len() as isize)
+        )
+    }
+    pub fn f64_array(self, values: &[f64]) -> Result<RawValue> {
+        self.typed_array(values, sys::TypedarrayType::float64_array)
+    }
+    pub fn u32_array(self, values: &[u32]) -> Result<RawValue> {
+        self.typed_array(values, sys::TypedarrayType::uint32_array)
+    }
+    pub fn u8_array(self, values: &[u8]) -> Result<RawValue> {
+        self.typed_array(values, sys::TypedarrayType::uint8_array)
+    }
+    /// A typed array of `kind` holding a copy of `values` (in an ArrayBuffer of V8's own, not an
+    /// external one: those are refused where the V8 sandbox is on).
+    fn typed_array<T: Copy>(
+        self,
+        values: &[T],
+        kind: sys::napi_typedarray_type,
+    ) -> Result<RawValue> {
+        let bytes = std::mem::size_of_val(values);
+        let mut data: *mut c_void = ptr::null_mut();
+        let buffer: Result<RawValue> = make!(self, napi_create_arraybuffer(bytes, &mut data));
+        let buffer = buffer?;
+        if bytes > 0 {
+            // SAFETY: `data` points to `bytes` fresh bytes of the new ArrayBuffer.
+            unsafe {
+                ptr::copy_nonoverlapping(values.as_ptr().cast::<u8>(), data.cast::<u8>(), bytes)
+            };
+        }
+        make!(self, napi_create_typedarray(kind, values.len(), buffer, 0))
+    }
     /// `new Error(message)`, or `new TypeError(message)`.
     pub fn error(self, message: &str, type_error: bool) -> Result<RawValue> {
         let message = self.string(message)?;
