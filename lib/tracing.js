@@ -88,15 +88,17 @@ class Tracing {
    */
   statement(text, submit, finish) {
     const span = this.#startSpan(text)
-    if (span === null && !channelActive()) return submit(false, finish)
+    const published = channelActive()
+    if (span === null && !published) return submit(false, finish)
     const context = { query: null, route: null, reason: null, member: null, rowCount: null, failover: null }
     const run = () =>
-      submit(true, (pair) => {
-        this.#learn(context, pair[0], pair[1] instanceof Error)
-        if (pair[1] instanceof Error) throw pair[1]
-        return finish(pair[1])
+      submit(true, ([trail, value]) => {
+        const failed = value instanceof Error
+        this.#learn(context, trail, failed)
+        if (failed) throw value
+        return finish(value)
       })
-    const promise = channelActive() ? queryChannel.tracePromise(run, context) : run()
+    const promise = published ? queryChannel.tracePromise(run, context) : run()
     if (span === null) return promise
     return promise.then(
       (result) => {
