@@ -119,6 +119,12 @@ export interface ManagerOptions {
   slowQueryMs?: number
   /** How many top statements (by total time) `getPrometheusMetrics()` shows. 0 (off). */
   prometheusTopQueries?: number
+  /**
+   * While a pool has no idle connection left, plain statements (one statement, no settings, no
+   * transaction or session state) share busy connections, up to this many on one, pipelined as
+   * postgres.js does; 0 or 1: never. 16.
+   */
+  pipelineDepth?: number
   /** Receives state changes (never one line per query, except slow queries): console, pino, winston, … */
   logger?: {
     info(event: ManagerEvent): unknown
@@ -395,6 +401,8 @@ export interface ReplicaStatus {
   eligible: boolean
   /** Statements this member ran. */
   queries: number
+  /** Of those, statements that shared a busy connection with others (pipelineDepth). */
+  pipelined: number
 }
 
 /** The member that takes the writes now; every field null (and `reachable` false) while none does. */
@@ -411,6 +419,8 @@ export interface PrimaryStatus {
   timeline: number | null
   /** Statements this member ran (null while no member takes the writes). */
   queries: number | null
+  /** Of those, statements that shared a busy connection with others (null while no member takes the writes). */
+  pipelined: number | null
 }
 
 export interface Metrics {

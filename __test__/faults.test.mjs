@@ -256,6 +256,7 @@ test('roles: with every member a standby, reads go on and writes wait for a prim
       lastHealthCheck: null,
       timeline: null,
       queries: null,
+      pipelined: null,
     })
     // The member configured as primary is a standby: it serves reads like the replica.
     const status = manager.getReplicaStatus()

@@ -137,6 +137,9 @@ const adapters = {
     }
   },
 
+  /** The manager with no connection shared (`pipelineDepth: 1`): what pipelining gives. */
+  'manager-nopipe': (poolSize) => adapters.manager(poolSize, { pipelineDepth: 1 }),
+
   /** The manager with the statement stats off (`queryStatsSize: 0`): what the stats cost. */
   'manager-nostats': (poolSize) => adapters.manager(poolSize, { queryStatsSize: 0 }),
 

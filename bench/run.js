@@ -4,7 +4,8 @@
 // the insert, to show what sessions cost; and through manager.pg's routing Pool and Client for the
 // point read and the transaction, as ORMs use it; and, on the point reads, with the statement stats
 // off, with a diagnostics_channel subscriber and with OpenTelemetry recording, to show what
-// insights cost), and node-postgres through pgpool-II, the proxy a team would otherwise put in
+// insights cost; and on 64 in flight with pipelining off, to show what sharing busy connections
+// gives), and node-postgres through pgpool-II, the proxy a team would otherwise put in
 // front of its replicas (scripts/pgpool.sh: started here after the cluster, stopped at the end,
 // its per-node select_cnt printed as proof that the reads went to the replicas), interleaved in
 // rounds (the order rotating), each measurement in a child process of its own after a warm-up;
@@ -146,13 +147,15 @@ async function benchmark() {
       // Read-your-writes sessions are measured where their cost shows: point reads and inserts;
       // manager.pg (the routing Pool and Client) on point reads and transactions.
       // What insights cost (stats off, a channel subscriber, OpenTelemetry) on point reads.
-      const { sessions, pgApi, insights } = workloads[workload]
+      // Pipelining off (pipelineDepth: 1) where more statements run at once than connections.
+      const { sessions, pgApi, insights, pipeline } = workloads[workload]
       const adapters = [
         ...ADAPTERS,
         ...(pgpoolRunning ? ['pgpool'] : []),
         ...(sessions ? ['manager-session'] : []),
         ...(pgApi ? ['manager-pg'] : []),
         ...(insights ? INSIGHT_ADAPTERS : []),
+        ...(pipeline ? ['manager-nopipe'] : []),
       ]
       const order = adapters.map((_, i) => adapters[(i + round) % adapters.length])
       for (const adapter of order) {

@@ -123,6 +123,7 @@ async function main() {
   const loadRows = rounds([
     ['64 in flight, pool 32', 'manager', 'point read x64 (pool 32)', {}],
     ['1,024 in flight, pool 32', 'manager', 'point read x1024 (pool 32)', {}],
+    ['1,024 in flight, pool 32, no pipelining', 'manager-nopipe', 'point read x1024 (pool 32)', {}],
   ])
   const health = healthCost(8)
 

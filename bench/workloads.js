@@ -24,6 +24,7 @@ const workloads = {
   },
   'point read x64': {
     inflight: 64,
+    pipeline: true,
     run: (db) => db.read('SELECT id, i4, t FROM bench_items WHERE id = $1', [randomId()]),
   },
   // Scale (bench/scale.js): far more queries in flight than connections.

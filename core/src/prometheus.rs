@@ -73,6 +73,11 @@ pub fn render(cluster: &Cluster) -> String {
             "Failed health checks, by member.",
             Member::check_failures,
         ),
+        (
+            "rrm_pipelined_statements_total",
+            "Statements that shared a busy connection with others (pipelined), by member.",
+            Member::pipelined,
+        ),
     ] {
         w.family(name, "counter", help);
         for member in cluster.members() {

@@ -356,6 +356,7 @@ fn status_to_js(env: RawEnv, members: &[MemberStatus]) -> Result<RawValue> {
         env.set(entry, "lagging", env.boolean(r.health.lagging)?)?;
         env.set(entry, "eligible", env.boolean(r.health.eligible())?)?;
         env.set_number(entry, "queries", r.queries as f64)?;
+        env.set_number(entry, "pipelined", r.pipelined as f64)?;
         env.set(out, &r.name, entry)?;
     }
     Ok(out)
@@ -422,6 +423,7 @@ fn primary_to_js(env: RawEnv, primary: Option<&MemberStatus>) -> Result<RawValue
             "lastHealthCheck",
             "timeline",
             "queries",
+            "pipelined",
         ] {
             env.set(out, key, env.null()?)?;
         }
@@ -437,6 +439,7 @@ fn primary_to_js(env: RawEnv, primary: Option<&MemberStatus>) -> Result<RawValue
     env.set(out, "lastHealthCheck", last_check(env, &p.health)?)?;
     env.set_opt_number(out, "timeline", p.health.timeline.map(f64::from))?;
     env.set_number(out, "queries", p.queries as f64)?;
+    env.set_number(out, "pipelined", p.pipelined as f64)?;
     Ok(out)
 }
 

@@ -67,6 +67,10 @@ impl Member {
         &self.node
     }
 
+    pub fn pipelined(&self) -> u64 {
+        self.node.pipelined()
+    }
+
     pub fn failovers(&self) -> u64 {
         self.failovers.load(Ordering::Relaxed)
     }
@@ -168,6 +172,8 @@ pub struct MemberStatus {
     pub fenced: bool,
     /// Statements it ran.
     pub queries: u64,
+    /// Statements that shared a busy connection (pipelined).
+    pub pipelined: u64,
 }
 
 impl Cluster {
@@ -278,6 +284,7 @@ impl Cluster {
             writer: election.writer == Some(i),
             fenced: election.fenced.contains(&i),
             queries: self.insights.served(i),
+            pipelined: self.members[i].node.pipelined(),
         }
     }
 

@@ -69,6 +69,9 @@ pub struct Options {
     pub slow_query: Option<Duration>,
     /// Fingerprints (the top by total time) in the Prometheus text.
     pub prometheus_top_queries: usize,
+    /// Plain statements one pooled connection carries at once while the pool is busy (below 2:
+    /// each statement has a connection of its own).
+    pub pipeline_depth: usize,
 }
 
 impl Default for Options {
@@ -92,6 +95,7 @@ impl Default for Options {
             query_stats_size: 500,
             slow_query: None,
             prometheus_top_queries: 0,
+            pipeline_depth: 16,
         }
     }
 }
@@ -196,6 +200,13 @@ const OPTIONS: &[OptionSpec] = &[
         env: None,
         min: 0.0,
         apply: |o, v| o.prometheus_top_queries = v as usize,
+    },
+    OptionSpec {
+        key: "pipelineDepth",
+        env: None,
+        min: 0.0,
+        // 0 and 1: no connection is shared.
+        apply: |o, v| o.pipeline_depth = v as usize,
     },
 ];
 

@@ -8,6 +8,7 @@ use tokio_postgres::error::SqlState;
 use tokio_postgres::types::ToSql;
 use tokio_postgres::{Column, Row, Statement};
 
+use super::lane::{shareable, Held};
 use super::probe::{insert_lsn, replay_lsn};
 use super::server_text::resolve_server_text;
 use super::{Node, Object};
@@ -123,11 +124,20 @@ impl Node {
             Retry::Never => None,
         };
         let deadline = limit.map(|l| Instant::now() + l);
+        let shares = self.pipelines()
+            && shareable(
+                statements,
+                options.settings.is_some(),
+                options.client.is_some(),
+            );
         let mut retries = 0;
         loop {
             let remaining = deadline.map(|d| d.saturating_duration_since(Instant::now()));
-            let conn = self.connection_within(remaining, options.settings).await?;
-            let reused = Object::metrics(&conn).recycle_count > 0;
+            let conn = match shares {
+                true => self.shared_connection(remaining).await?,
+                false => Held::Own(self.connection_within(remaining, options.settings).await?),
+            };
+            let reused = conn.reused();
             self.link(&conn, options.client);
             let run = self.run_marked(&conn, statements, params, options);
             let finished = match deadline {
@@ -136,12 +146,12 @@ impl Node {
             };
             options.client.map(ClientLink::detach);
             let Some(outcome) = finished else {
-                self.abandon(conn);
+                conn.abandon(self);
                 return Err(self.timed_out(limit.unwrap_or_default()));
             };
             match outcome {
                 Err(e) if e.breaks_connection() => {
-                    drop(Object::take(conn));
+                    conn.broke();
                     let may_retry = retry != Retry::Never && reused && retries < STALE_RETRIES;
                     if !may_retry {
                         return Err(e);
@@ -151,7 +161,9 @@ impl Node {
                 Err(e) => return Err(e),
                 Ok(reply) => {
                     // A position we cannot read leaves the session as it was: reads then go
-                    // where the previous position allows, never to a staler replica.
+                    // where the previous position allows, never to a staler replica. On a
+                    // shared connection it may also cover a neighbour's later write: a reader
+                    // then waits a little longer for a replica, never reads a staler one.
                     let write_lsn = match track_lsn {
                         true => insert_lsn(&conn).await.ok().flatten(),
                         false => None,

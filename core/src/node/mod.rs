@@ -5,11 +5,13 @@
 //! - [`pool`]: connections for statements, bounded waits.
 //! - [`probe`]: the checker's connection and the WAL positions asked of a server.
 //! - [`execute`]: running a text on a connection, with retries on broken connections for reads.
+//! - [`lane`]: connections shared by concurrent plain statements (pipelining).
 //! - [`portal`]: a cursor on one connection: its transaction, its portal, its batches.
 //! - [`server_text`]: the server's own text for values without a local text form.
 
 mod connect;
 mod execute;
+mod lane;
 mod pool;
 mod portal;
 mod probe;
@@ -36,6 +38,8 @@ pub struct Node {
     label: String,
     config: NodeConfig,
     pool: Pool,
+    /// Pooled connections plain statements share while the pool is busy.
+    lanes: lane::Lanes,
     /// Cancels statements on this node (TLS when the config asks for it).
     tls: MakeRustlsConnect,
     /// The health checker's own connection, kept apart from the pool so that a busy pool never
@@ -68,6 +72,7 @@ impl Node {
             label,
             config,
             pool,
+            lanes: lane::Lanes::new(options.pipeline_depth),
             tls,
             checker: tokio::sync::Mutex::new(None),
             latency: LatencyHistogram::default(),
@@ -117,6 +122,7 @@ impl Node {
     /// Closes the pool and the checker's connection. Connections checked out close when they
     /// are returned.
     pub async fn close(&self) {
+        self.lanes.retire_all();
         self.pool.close();
         self.checker.lock().await.take();
     }

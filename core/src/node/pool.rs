@@ -3,7 +3,7 @@
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
-use deadpool::managed::Timeouts;
+use deadpool::managed::{PoolError, TimeoutType, Timeouts};
 use deadpool::Runtime;
 use tokio_postgres_rustls::MakeRustlsConnect;
 
@@ -64,6 +64,33 @@ impl Node {
         }
     }
 
+    /// An idle pooled connection with the session defaults, or a new one while the pool has
+    /// room; `None` when every connection is in use and the pool is full.
+    pub(super) async fn try_connection(&self) -> Result<Option<Object>, CoreError> {
+        let now = Timeouts {
+            wait: Some(Duration::ZERO),
+            ..self.pool.timeouts()
+        };
+        loop {
+            let conn = match self.pool.timeout_get(&now).await {
+                Ok(conn) => conn,
+                Err(PoolError::Timeout(TimeoutType::Wait)) => return Ok(None),
+                Err(e) => return Err(CoreError::from_pool(e, &self.label, Duration::ZERO)),
+            };
+            if self.drained(&conn) {
+                drop(Object::take(conn));
+                continue;
+            }
+            match settings::prepare(&conn, None).await {
+                Ok(()) => return Ok(Some(conn)),
+                Err(e) if e.as_db_error().is_some() => {
+                    return Err(CoreError::from_driver(e, &self.label))
+                }
+                Err(_) => drop(Object::take(conn)),
+            }
+        }
+    }
+
     /// Forgets every connection opened until now: the idle ones close at once, the ones in use
     /// when they are next checked out. For a role change, whose connections were opened for the
     /// old role (and, behind a name that moved, maybe to another server); the checker's own
@@ -71,6 +98,7 @@ impl Node {
     pub fn drain(&self) {
         let now = self.opened.elapsed().as_nanos() as u64;
         self.drained_until.fetch_max(now.max(1), Ordering::Relaxed);
+        self.lanes.retire_all();
         self.pool.retain(|_, _| false);
         self.stale_checker.store(true, Ordering::Release);
     }

@@ -1,0 +1,370 @@
+//! Lanes: pooled connections shared by concurrent plain statements, pipelined on one socket.
+//!
+//! tokio-postgres writes every request its client is given at once and hands the responses back
+//! in order, and each statement ends with its own Sync: outside a transaction block, one
+//! statement's error ends only its own implicit transaction. So a statement that needs nothing
+//! of a session — one statement, no settings, nothing left in the session, no client linked —
+//! may run on a connection other such statements are using (what postgres.js does). It does so
+//! only when the pool has no idle connection and cannot open another: instead of waiting for a
+//! connection it queues behind at most `depth - 1` others on the least loaded lane.
+//!
+//! Failure semantics stay those of an exclusive connection, statement by statement: a broken
+//! lane fails every statement on it and each handles that as before (a read is retried on a
+//! fresh connection, a write's outcome is unknown); a statement that timed out leaves its lane
+//! to be canceled and closed by the last one out (a cancel sent at once could stop a
+//! neighbour's statement instead). Connections others wait for exclusively (`getClient`,
+//! cursors, sessions) are not starved: while such a wait is on, no lane takes a newcomer, so
+//! the lanes empty and go back to the pool.
+
+use std::ops::Deref;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use tokio::sync::Notify;
+
+use super::{Node, Object};
+use crate::error::CoreError;
+use crate::statement::Statements;
+
+/// A lane none of whose statements has finished for this long takes no newcomer: one slow
+/// statement (a report, a lock wait) must not hold up a queue of short ones behind it.
+const STALL: Duration = Duration::from_millis(20);
+
+/// The lanes of one node.
+pub(super) struct Lanes {
+    /// Statements one lane carries at most (below 2: no sharing).
+    depth: usize,
+    open: Mutex<Vec<Arc<Lane>>>,
+    /// Shareable statements waiting for room on a lane or a connection from the pool; the
+    /// pool's other waiters want a connection of their own.
+    waiting: AtomicUsize,
+    /// Told when a lane has room again.
+    room: Notify,
+    /// The origin of [`Lane::progress`].
+    epoch: Instant,
+    /// Statements that joined a lane another statement was using.
+    joined: AtomicU64,
+}
+
+/// One pooled connection and the statements on it now.
+pub(super) struct Lane {
+    conn: Object,
+    /// Statements on it now; changed under [`Lanes::open`]'s lock only.
+    users: AtomicUsize,
+    /// When a statement on it last finished (or it opened), in ns since [`Lanes::epoch`].
+    progress: AtomicU64,
+    /// Broken: closed, never pooled again, once the last statement on it is done.
+    broken: AtomicBool,
+    /// A statement on it timed out: canceled and closed once the last one is done.
+    abandoned: AtomicBool,
+}
+
+impl Lanes {
+    pub(super) fn new(depth: usize) -> Lanes {
+        Lanes {
+            depth,
+            open: Mutex::new(Vec::new()),
+            waiting: AtomicUsize::new(0),
+            room: Notify::new(),
+            epoch: Instant::now(),
+            joined: AtomicU64::new(0),
+        }
+    }
+
+    fn now(&self) -> u64 {
+        self.epoch.elapsed().as_nanos() as u64
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Vec<Arc<Lane>>> {
+        // A panic while holding the lock leaves the list as consistent as any moment's.
+        self.open.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// A lane for `conn`, checked out for the statement that opens it.
+    fn start<'a>(&'a self, node: &'a Node, conn: Object, reused: bool) -> LaneGuard<'a> {
+        let lane = Arc::new(Lane {
+            conn,
+            users: AtomicUsize::new(1),
+            progress: AtomicU64::new(self.now()),
+            broken: AtomicBool::new(false),
+            abandoned: AtomicBool::new(false),
+        });
+        self.lock().push(lane.clone());
+        // Statements waiting for a connection may take the rest of this one.
+        if self.waiting.load(Ordering::Relaxed) > 0 {
+            self.room.notify_waiters();
+        }
+        LaneGuard {
+            node,
+            lane: Some(lane),
+            reused,
+        }
+    }
+
+    /// A place on the least loaded lane with room, unless `others_wait` for a connection of
+    /// their own.
+    fn join<'a>(&'a self, node: &'a Node, others_wait: bool) -> Option<LaneGuard<'a>> {
+        if others_wait {
+            return None;
+        }
+        let now = self.now();
+        let open = self.lock();
+        let loads = open.iter().map(|l| {
+            let idle = now.saturating_sub(l.progress.load(Ordering::Relaxed));
+            (l.users.load(Ordering::Relaxed), Duration::from_nanos(idle))
+        });
+        let lane = open[choose(loads, self.depth)?].clone();
+        lane.users.fetch_add(1, Ordering::Relaxed);
+        drop(open);
+        self.joined.fetch_add(1, Ordering::Relaxed);
+        Some(LaneGuard {
+            node,
+            lane: Some(lane),
+            // A lane is in use by definition: a failure on it is no proof the server is down.
+            reused: true,
+        })
+    }
+
+    /// No lane takes newcomers any more (a drain, a close); the statements on them finish.
+    pub(super) fn retire_all(&self) {
+        self.lock().clear();
+    }
+
+    fn retire(&self, lane: &Arc<Lane>) {
+        self.lock().retain(|l| !Arc::ptr_eq(l, lane));
+    }
+
+    fn leave(&self, lane: &Arc<Lane>) {
+        lane.progress.store(self.now(), Ordering::Relaxed);
+        let mut open = self.lock();
+        if lane.users.fetch_sub(1, Ordering::Relaxed) == 1 {
+            open.retain(|l| !Arc::ptr_eq(l, lane));
+        } else if self.waiting.load(Ordering::Relaxed) > 0 {
+            drop(open);
+            self.room.notify_one();
+        }
+    }
+}
+
+/// Among lanes given as `(statements on it, time since one last finished)`, the index of the
+/// one a statement joins: the fewest statements, fewer than `depth`, not stalled; the first of
+/// equals.
+pub(super) fn choose(
+    lanes: impl Iterator<Item = (usize, Duration)>,
+    depth: usize,
+) -> Option<usize> {
+    lanes
+        .enumerate()
+        .filter(|(_, (users, idle))| *users < depth && *idle < STALL)
+        .min_by_key(|(_, (users, _))| *users)
+        .map(|(i, _)| i)
+}
+
+/// A place on a lane: the connection while the statement runs.
+pub(super) struct LaneGuard<'a> {
+    node: &'a Node,
+    /// `None` only while dropping.
+    lane: Option<Arc<Lane>>,
+    reused: bool,
+}
+
+impl LaneGuard<'_> {
+    fn lane(&self) -> &Arc<Lane> {
+        self.lane
+            .as_ref()
+            .expect("a lane guard holds its lane until dropped")
+    }
+}
+
+impl Drop for LaneGuard<'_> {
+    fn drop(&mut self) {
+        let Some(lane) = self.lane.take() else { return };
+        self.node.lanes.leave(&lane);
+        // The last statement out settles the connection's fate.
+        if let Some(lane) = Arc::into_inner(lane) {
+            if lane.abandoned.load(Ordering::Relaxed) {
+                self.node.abandon(lane.conn);
+            } else if lane.broken.load(Ordering::Relaxed) {
+                drop(Object::take(lane.conn));
+            }
+        }
+    }
+}
+
+/// The connection a statement runs on: its own, or a place on a lane.
+// Unboxed: it lives on the stack for one statement, and a box would cost an allocation each.
+#[allow(clippy::large_enum_variant)]
+pub(super) enum Held<'a> {
+    Own(Object),
+    Shared(LaneGuard<'a>),
+}
+
+impl Deref for Held<'_> {
+    type Target = Object;
+    fn deref(&self) -> &Object {
+        match self {
+            Held::Own(conn) => conn,
+            Held::Shared(guard) => &guard.lane().conn,
+        }
+    }
+}
+
+impl Held<'_> {
+    /// Whether the connection served before (so that its failing may be its own staleness,
+    /// not the server's).
+    pub(super) fn reused(&self) -> bool {
+        match self {
+            Held::Own(conn) => Object::metrics(conn).recycle_count > 0,
+            Held::Shared(guard) => guard.reused,
+        }
+    }
+
+    /// The connection broke: it is closed, never pooled again (a lane once its last statement
+    /// is done).
+    pub(super) fn broke(self) {
+        match self {
+            Held::Own(conn) => drop(Object::take(conn)),
+            Held::Shared(guard) => {
+                guard.lane().broken.store(true, Ordering::Relaxed);
+                guard.node.lanes.retire(guard.lane());
+            }
+        }
+    }
+
+    /// The statement on it is given up: canceled and the connection closed (a lane's once its
+    /// last statement is done).
+    pub(super) fn abandon(self, node: &Node) {
+        match self {
+            Held::Own(conn) => node.abandon(conn),
+            Held::Shared(guard) => {
+                guard.lane().abandoned.store(true, Ordering::Relaxed);
+                guard.node.lanes.retire(guard.lane());
+            }
+        }
+    }
+}
+
+/// Whether a text may share a connection: one statement that neither needs a session of its own
+/// nor leaves anything in it, with no client's settings or link.
+pub(super) fn shareable(statements: &Statements<'_>, settings_given: bool, linked: bool) -> bool {
+    !settings_given
+        && !linked
+        && statements.len() == 1
+        && !statements.needs_own_connection()
+        && !statements.leaves_session_state()
+        && !statements.changes_settings()
+}
+
+impl Node {
+    /// A connection for a statement that may share one (see [`shareable`]), within `limit`: an
+    /// idle pooled connection, or a new one while the pool has room; else a place on a lane;
+    /// else the first of a lane with room or a connection given back to the pool.
+    pub(super) async fn shared_connection(
+        &self,
+        limit: Option<Duration>,
+    ) -> Result<Held<'_>, CoreError> {
+        let checkout = async {
+            if let Some(conn) = self.try_connection().await? {
+                let reused = Object::metrics(&conn).recycle_count > 0;
+                return Ok(self.lanes.start(self, conn, reused));
+            }
+            let queued = self.lanes.waiting.load(Ordering::Relaxed) > 0;
+            if let Some(guard) = self.lanes.join(self, queued || self.others_wait()) {
+                return Ok(guard);
+            }
+            self.lanes.waiting.fetch_add(1, Ordering::Relaxed);
+            let _waiting = Waiting(&self.lanes.waiting);
+            loop {
+                let room = self.lanes.room.notified();
+                tokio::pin!(room);
+                room.as_mut().enable();
+                if let Some(guard) = self.lanes.join(self, self.others_wait()) {
+                    return Ok(guard);
+                }
+                tokio::select! {
+                    conn = self.connection_with(None) => {
+                        let conn = conn?;
+                        let reused = Object::metrics(&conn).recycle_count > 0;
+                        return Ok(self.lanes.start(self, conn, reused));
+                    }
+                    () = &mut room => {}
+                }
+            }
+        };
+        let guard = match limit {
+            None => checkout.await,
+            Some(limit) => tokio::time::timeout(limit, checkout)
+                .await
+                .unwrap_or_else(|_| Err(self.timed_out(limit))),
+        }?;
+        Ok(Held::Shared(guard))
+    }
+
+    /// Whether anyone waits in the pool for a connection of their own.
+    fn others_wait(&self) -> bool {
+        self.pool_status().waiting > self.lanes.waiting.load(Ordering::Relaxed)
+    }
+
+    /// Statements that shared a connection another statement was using (cumulative).
+    pub fn pipelined(&self) -> u64 {
+        self.lanes.joined.load(Ordering::Relaxed)
+    }
+
+    /// Whether statements on this node may share connections at all.
+    pub(super) fn pipelines(&self) -> bool {
+        self.lanes.depth > 1
+    }
+}
+
+/// Counts a shareable statement as waiting while it does.
+struct Waiting<'a>(&'a AtomicUsize);
+
+impl Drop for Waiting<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const FRESH: Duration = Duration::from_micros(50);
+
+    /// A statement joins the lane with the fewest statements on it.
+    #[test]
+    fn least_loaded() {
+        let lanes = [(3, FRESH), (1, FRESH), (2, FRESH)];
+        assert_eq!(choose(lanes.into_iter(), 16), Some(1));
+    }
+
+    /// Of equally loaded lanes, the first.
+    #[test]
+    fn first_of_equals() {
+        let lanes = [(2, FRESH), (2, FRESH)];
+        assert_eq!(choose(lanes.into_iter(), 16), Some(0));
+    }
+
+    /// A full lane takes no one; all full: none.
+    #[test]
+    fn full_lanes() {
+        assert_eq!(choose([(4, FRESH), (3, FRESH)].into_iter(), 4), Some(1));
+        assert_eq!(choose([(4, FRESH), (4, FRESH)].into_iter(), 4), None);
+        assert_eq!(choose(std::iter::empty(), 4), None);
+    }
+
+    /// A lane whose statements have not moved for a while takes no one, however empty.
+    #[test]
+    fn stalled_lane() {
+        let lanes = [(1, STALL), (5, FRESH)];
+        assert_eq!(choose(lanes.into_iter(), 16), Some(1));
+        assert_eq!(choose([(1, STALL * 10)].into_iter(), 16), None);
+    }
+
+    /// Depth 1 shares nothing.
+    #[test]
+    fn depth_one() {
+        assert_eq!(choose([(1, FRESH)].into_iter(), 1), None);
+    }
+}
