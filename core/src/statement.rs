@@ -102,6 +102,18 @@ impl<'a> Statements<'a> {
             })
     }
 
+    /// `BEGIN [WORK | TRANSACTION]` or `START TRANSACTION` alone, with no modes: it cannot fail
+    /// but with its connection, so it may go out together with the statement after it.
+    pub fn is_plain_begin(&self) -> bool {
+        self.len() == 1
+            && self.iter().all(|s| match s.tokens {
+                [b] => b.is("begin"),
+                [b, w] if b.is("begin") => w.is("work") || w.is("transaction"),
+                [s, t] => s.is("start") && t.is("transaction"),
+                _ => false,
+            })
+    }
+
     /// `ROLLBACK [WORK | TRANSACTION] TO [SAVEPOINT] name` alone: a failed transaction is usable
     /// again after it.
     pub fn is_rollback_to_savepoint(&self) -> bool {
@@ -428,6 +440,35 @@ mod tests {
 
     /// What a routing client needs one connection for: transactions in every form the ORMs
     /// send, and state no replay can move; settings and plain statements do not need one.
+    /// Only a bare BEGIN / START TRANSACTION may be deferred: modes (isolation, read only)
+    /// are checked by the server when they are set.
+    #[test]
+    fn plain_begin() {
+        let plain = |sql: &str| Statements::parse(sql).is_plain_begin();
+        for sql in [
+            "BEGIN",
+            "begin;",
+            " Begin Work ",
+            "BEGIN TRANSACTION",
+            "start transaction;",
+            "/* c */ BEGIN -- x",
+        ] {
+            assert!(plain(sql), "{sql}");
+        }
+        for sql in [
+            "BEGIN ISOLATION LEVEL SERIALIZABLE",
+            "BEGIN READ ONLY",
+            "START TRANSACTION READ WRITE",
+            "BEGIN; SELECT 1",
+            "COMMIT",
+            "SELECT 1",
+            "\"begin\"",
+            "",
+        ] {
+            assert!(!plain(sql), "{sql}");
+        }
+    }
+
     #[test]
     fn own_connection() {
         let needs = |sql: &str| Statements::parse(sql).needs_own_connection();

@@ -259,6 +259,25 @@ impl Node {
         Ok(Reply::Batch(outputs))
     }
 
+    /// [`Node::run_on`] in the transaction a deferred `BEGIN` opens, sent first in the same
+    /// write: one round trip for both. A `BEGIN` that failed (its connection did) is the error.
+    pub async fn run_begun(
+        &self,
+        conn: &Object,
+        statements: &Statements<'_>,
+        params: &[Param],
+        text_types: &[u32],
+    ) -> Result<Reply, CoreError> {
+        // Polled in order: BEGIN's request is queued before the statement's.
+        let (begun, reply) = futures_util::future::join(
+            self.simple(conn, "BEGIN"),
+            self.run_on(conn, statements, params, false, text_types),
+        )
+        .await;
+        begun?;
+        reply
+    }
+
     async fn simple(&self, conn: &Object, sql: &str) -> Result<(), CoreError> {
         conn.batch_execute(sql)
             .await

@@ -6,12 +6,13 @@ use std::time::Instant;
 
 use crate::client_link::ClientLink;
 use crate::cluster::{Checkout, Cluster};
+use crate::command;
 use crate::cursor::{Pending, Requests};
 use crate::error::CoreError;
 use crate::insights::Trail;
 use crate::node::{insert_lsn, Object};
 use crate::node::{ConnState, CursorPlan, CursorTransaction};
-use crate::result::Outcome;
+use crate::result::{Outcome, QueryOutput, Reply};
 use crate::statement::Statements;
 use crate::values::Param;
 
@@ -23,6 +24,9 @@ pub struct Dedicated {
     from_writer: bool,
     /// Whether a transaction may be open, so release can end it before the connection is reused.
     in_transaction: bool,
+    /// A bare `BEGIN` the client ran, not yet sent: it goes out with the next statement, in the
+    /// same write (as pgjdbc does), which saves a round trip per transaction.
+    begin_deferred: bool,
     /// Whether a statement failed in the open transaction (until a savepoint rollback mends it):
     /// its COMMIT then rolls back, and says so, as the server's command tag does.
     failed: bool,
@@ -38,7 +42,7 @@ impl Drop for Dedicated {
     /// may hold an open transaction or session state.
     fn drop(&mut self) {
         if let Some(conn) = self.conn.take() {
-            if self.in_transaction || self.dirty_session {
+            if (self.in_transaction && !self.begin_deferred) || self.dirty_session {
                 drop(Object::take(conn));
             }
         }
@@ -52,6 +56,7 @@ impl Dedicated {
             member: checkout.member,
             from_writer: checkout.from_writer,
             in_transaction: false,
+            begin_deferred: false,
             failed: false,
             dirty_session: false,
             link: None,
@@ -103,10 +108,26 @@ impl Dedicated {
     ) -> Result<Outcome, CoreError> {
         let conn = self.conn.as_ref().ok_or(CoreError::Released)?;
         let node = cluster.node(self.member);
+        if !self.in_transaction && params.is_empty() && statements.is_plain_begin() {
+            // Answered at once; the server hears it with the next statement. Its
+            // transaction_timestamp() is then that statement's start.
+            self.in_transaction = true;
+            self.begin_deferred = true;
+            self.failed = false;
+            let command = statements.last().map(|s| command::derive(s.tokens()).name);
+            return Ok(Outcome::untracked(Reply::Single(QueryOutput {
+                command,
+                ..QueryOutput::default()
+            })));
+        }
         let may_wrap = !self.in_transaction;
-        let mut outcome = node
-            .run_on(conn, statements, params, may_wrap, text_types)
-            .await;
+        let mut outcome = match std::mem::take(&mut self.begin_deferred) {
+            true => node.run_begun(conn, statements, params, text_types).await,
+            false => {
+                node.run_on(conn, statements, params, may_wrap, text_types)
+                    .await
+            }
+        };
         let effect = statements.transaction_effect();
         // Even a failed statement may have changed the session before it failed.
         self.dirty_session |= statements.leaves_session_state();
@@ -163,6 +184,14 @@ impl Dedicated {
             return first.fail(CoreError::Released);
         };
         let node = cluster.node(self.member);
+        if std::mem::take(&mut self.begin_deferred) {
+            if let Err(e) = node
+                .run_on(conn, &Statements::parse("BEGIN"), &[], false, &[])
+                .await
+            {
+                return first.fail(e);
+            }
+        }
         // The record may only guess (after a transaction statement failed): the server knows.
         if self.in_transaction {
             match node.in_transaction_block(conn).await {
@@ -225,6 +254,10 @@ impl Dedicated {
         let Some(conn) = self.conn.take() else {
             return;
         };
+        // A BEGIN never sent left nothing to roll back.
+        if std::mem::take(&mut self.begin_deferred) {
+            self.in_transaction = false;
+        }
         let discard = destroy
             || conn.is_closed()
             || (self.in_transaction && conn.batch_execute("ROLLBACK").await.is_err())
