@@ -92,6 +92,11 @@ fn server_fault(db: &DbError) -> Option<ServerFault> {
 }
 
 impl CoreError {
+    /// A statement's own code panicked: reported instead of leaving its caller waiting.
+    pub fn panicked() -> CoreError {
+        CoreError::Driver("internal error: the statement's processing panicked".into())
+    }
+
     /// Whether a read that failed this way should be retried elsewhere and count against the
     /// node's health: the connection failed, the server is shutting down or full, or a replica
     /// cancelled the query on a recovery conflict. SQL errors are the caller's.

@@ -8,9 +8,11 @@ use napi_derive::napi;
 use super::completions::Completions;
 use super::convert::{params, JsParam};
 use super::cursor::NativeCursor;
+use super::inline;
 use super::insights::deliver;
 use crate::core::cluster::{Checkout, Cluster};
 use crate::core::cursor as core_cursor;
+use crate::core::error::CoreError;
 use crate::core::insights::Trail;
 use crate::core::session::Dedicated;
 use crate::core::statement::Statements;
@@ -56,14 +58,15 @@ impl NativeClient {
         traced: Option<bool>,
     ) {
         let traced = traced.unwrap_or(false);
-        self.completions.begin(env.raw());
+        let idle = self.completions.begin(env.raw());
         let completions = self.completions.clone();
         let cluster = self.cluster.clone();
         let held = self.held.clone();
         let params = params(values);
         let track = track.unwrap_or(false);
         let text_types = text_types.unwrap_or_default();
-        napi::bindgen_prelude::spawn(async move {
+        let settle = completions.clone();
+        let task = async move {
             let statements = Statements::parse(&text);
             let mut held = held.lock().await;
             let mut trail = Trail::new(traced);
@@ -78,6 +81,9 @@ impl NativeClient {
                 )
                 .await;
             deliver(&completions, id, outcome, traced.then_some(trail));
+        };
+        inline::start(task, idle, move || {
+            deliver(&settle, id, Err(CoreError::panicked()), None)
         });
     }
 

@@ -90,10 +90,13 @@ impl Completions {
     }
 
     /// Called on the JS thread when a query is submitted: keeps Node alive while it runs.
-    pub fn begin(&self, env: sys::napi_env) {
-        if self.in_flight.fetch_add(1, Ordering::Relaxed) == 0 {
+    /// Whether nothing else was in flight.
+    pub fn begin(&self, env: sys::napi_env) -> bool {
+        let idle = self.in_flight.fetch_add(1, Ordering::Relaxed) == 0;
+        if idle {
             unsafe { sys::napi_ref_threadsafe_function(env, self.handle()) };
         }
+        idle
     }
 
     /// Called on any thread when the work submitted under `id` is done (or, under

@@ -16,6 +16,7 @@ use super::convert::{
 };
 use super::cursor::NativeCursor;
 use super::error::Settled;
+use super::inline;
 use super::insights::{deliver, MembersReport, StatsReport};
 use super::password::{self, PasswordFunction};
 use super::session::NativeSession;
@@ -174,7 +175,7 @@ impl NativeManager {
         text_types: Option<Vec<u32>>,
         traced: Option<bool>,
     ) {
-        self.completions.begin(env.raw());
+        let idle = self.completions.begin(env.raw());
         let route = route.map(RouteOverride::target);
         let traced = traced.unwrap_or(false);
         let causal = causal(strong, min_lsn, track);
@@ -182,7 +183,8 @@ impl NativeManager {
         let completions = self.completions.clone();
         let params = params(values);
         let text_types = text_types.unwrap_or_default();
-        napi::bindgen_prelude::spawn(async move {
+        let settle = completions.clone();
+        let task = async move {
             let options = StatementOptions {
                 text_types: &text_types,
                 ..StatementOptions::default()
@@ -192,6 +194,9 @@ impl NativeManager {
                 .query(&text, &params, route, causal, options, &mut trail)
                 .await;
             deliver(&completions, id, outcome, traced.then_some(trail));
+        };
+        inline::start(task, idle, move || {
+            deliver(&settle, id, Err(CoreError::panicked()), None)
         });
     }
 

@@ -8,6 +8,7 @@ pub mod completions;
 pub mod convert;
 pub mod cursor;
 pub mod error;
+pub mod inline;
 pub mod insights;
 pub mod manager;
 pub mod pack;

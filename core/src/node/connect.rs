@@ -11,6 +11,7 @@ use tokio::task::JoinHandle;
 use tokio::time::Instant;
 use tokio_postgres_rustls::MakeRustlsConnect;
 
+use super::driver;
 use crate::client_link::MessageSink;
 use crate::config::{NodeConfig, PasswordProvider, PasswordRequest, PasswordSource};
 use crate::error::CoreError;
@@ -84,17 +85,9 @@ impl Connector {
                 }
             };
         let sink = MessageSink::default();
-        let messages = sink.clone();
         // Driven message by message, so notices and notifications reach the client linked to
         // the connection (if any) instead of being dropped.
-        let task = tokio::spawn(async move {
-            let mut connection = connection;
-            while let Some(Ok(message)) =
-                std::future::poll_fn(|cx| connection.poll_message(cx)).await
-            {
-                messages.deliver(message);
-            }
-        });
+        let task = driver::drive(connection, sink.clone());
         Ok((client, task, sink))
     }
 

@@ -2,6 +2,7 @@
 //! is known about how far it has replayed.
 //!
 //! - [`connect`]: opening a connection, asking a password function first when there is one.
+//! - [`driver`]: moving a connection, from its own task or the thread that queued a request.
 //! - [`pool`]: connections for statements, bounded waits.
 //! - [`probe`]: the checker's connection and the WAL positions asked of a server.
 //! - [`execute`]: running a text on a connection, with retries on broken connections for reads.
@@ -10,6 +11,7 @@
 //! - [`server_text`]: the server's own text for values without a local text form.
 
 mod connect;
+mod driver;
 mod execute;
 mod lane;
 mod pool;
@@ -27,6 +29,7 @@ use crate::lsn::Lsn;
 use crate::metrics::LatencyHistogram;
 
 pub use connect::{Object, Pool};
+pub use driver::inline;
 pub use execute::{Retry, StatementOptions};
 pub use portal::{ConnState, CursorPlan, CursorTransaction, Served};
 pub use probe::{insert_lsn, Probed};
