@@ -2,7 +2,7 @@
 // classify: classifyQuery(), the router's decision for a statement without a manager (no
 // connection is made).
 
-const native = require('../binding.js')
+const native = require('./native')
 const { readClassifyOptions, readSql } = require('./arguments')
 
 /**

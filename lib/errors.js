@@ -31,6 +31,8 @@ const codes = Object.freeze({
   OUTCOME_UNKNOWN: 'ERR_RRM_OUTCOME_UNKNOWN',
   /** A member's password function threw, rejected or gave no string for a new connection (native side). */
   PASSWORD: 'ERR_RRM_PASSWORD',
+  /** The native addon has no binary for this platform, or its binary did not load (lib/native.js). */
+  NATIVE_BINDING: 'ERR_RRM_NATIVE_BINDING',
 })
 
 const messages = Object.freeze({
@@ -94,6 +96,17 @@ function unsupportedError(message) {
   return withCode(new TypeError(message), codes.UNSUPPORTED)
 }
 
+/**
+ * The addon could not be loaded: `message` names the platform and what to do; `cause` is the
+ * generated loader's own error (binding.js), and `platform` / `packageName` say what was looked for.
+ */
+function nativeBindingError(message, { platform, packageName, cause }) {
+  const err = withCode(new Error(message, { cause }), codes.NATIVE_BINDING)
+  err.platform = platform
+  err.packageName = packageName
+  return err
+}
+
 module.exports = {
   codes,
   messages,
@@ -106,4 +119,5 @@ module.exports = {
   notInitializedError,
   releasedQueryError,
   releasedTwiceError,
+  nativeBindingError,
 }

@@ -2,7 +2,7 @@
 // singleton: initializeReadReplicaManager / getReadReplicaManager / closeReadReplicaManager — the
 // one manager of the process, and the only owner of that state (`current`, `starting`).
 
-const native = require('../binding.js')
+const native = require('./native')
 const { readManagerArguments } = require('./arguments')
 const { Dispatcher } = require('./dispatcher')
 const { configsFromEnv } = require('./env')

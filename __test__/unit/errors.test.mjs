@@ -21,6 +21,7 @@ test('the codes are the table of the README ("Errors")', () => {
     NO_PRIMARY: 'ERR_RRM_NO_PRIMARY',
     OUTCOME_UNKNOWN: 'ERR_RRM_OUTCOME_UNKNOWN',
     PASSWORD: 'ERR_RRM_PASSWORD',
+    NATIVE_BINDING: 'ERR_RRM_NATIVE_BINDING',
   })
   assert.ok(Object.isFrozen(errors.codes))
   const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8')
@@ -61,4 +62,18 @@ test('the plain Errors are not TypeErrors (they are not about an argument)', () 
   for (const err of [errors.closedError(), errors.notInitializedError(), errors.releasedQueryError()]) {
     assert.equal(err instanceof TypeError, false, err.message)
   }
+})
+
+test('nativeBindingError keeps the loader error as its cause and says what was looked for', () => {
+  const cause = new Error('Cannot find native binding.')
+  const err = errors.nativeBindingError('read-replica-manager: no native addon for linux-arm64-musl', {
+    platform: 'linux-arm64-musl',
+    packageName: 'read-replica-manager-linux-arm64-musl',
+    cause,
+  })
+  assert.equal(err.code, 'ERR_RRM_NATIVE_BINDING')
+  assert.equal(err.cause, cause)
+  assert.equal(err.platform, 'linux-arm64-musl')
+  assert.equal(err.packageName, 'read-replica-manager-linux-arm64-musl')
+  assert.equal(err instanceof TypeError, false)
 })

@@ -12,7 +12,9 @@ const root = fileURLToPath(new URL('../..', import.meta.url))
 const lib = path.join(root, 'lib')
 const modules = readdirSync(lib).filter((f) => f.endsWith('.js'))
 const BINDING = path.join(root, 'binding.js')
-/** The modules that call the binding's functions (createManager, classifyQuery). */
+/** The one module that loads binding.js, turning its failure into a clear error. */
+const LOADER = path.join(lib, 'native.js')
+/** The modules that call the binding's functions (createManager, classifyQuery), through native.js. */
 const NATIVE = ['classify.js', 'singleton.js']
 
 /** The files `file` requires by relative path, resolved. */
@@ -50,11 +52,16 @@ test('no require cycle among index.js and lib/', () => {
   )
 })
 
-test('only classify.js and singleton.js load the native binding', () => {
-  const loaders = modules.filter((f) => requires(path.join(lib, f)).includes(BINDING))
+test('only native.js loads binding.js, and only classify.js and singleton.js load native.js', () => {
+  assert.deepEqual(
+    modules.filter((f) => requires(path.join(lib, f)).includes(BINDING)),
+    ['native.js'],
+  )
+  const loaders = modules.filter((f) => requires(path.join(lib, f)).includes(LOADER))
   assert.deepEqual(loaders.sort(), NATIVE)
   // The HTTP handlers reach the manager through singleton.js.
-  for (const file of modules.filter((f) => !NATIVE.includes(f) && !['express.js', 'dashboard.js'].includes(f))) {
+  const skip = [...NATIVE, 'native.js', 'express.js', 'dashboard.js']
+  for (const file of modules.filter((f) => !skip.includes(f))) {
     require(path.join(lib, file))
   }
   assert.equal(require.cache[BINDING], undefined, 'the pure modules loaded without the binding')
