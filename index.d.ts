@@ -120,9 +120,9 @@ export interface ManagerOptions {
   /** How many top statements (by total time) `getPrometheusMetrics()` shows. 0 (off). */
   prometheusTopQueries?: number
   /**
-   * While a pool has no idle connection left, plain statements (one statement, no settings, no
-   * transaction or session state) share busy connections, up to this many on one, pipelined as
-   * postgres.js does; 0 or 1: never. 16.
+   * While a pool has no idle connection left, plain `manager.query` statements (one statement,
+   * no settings, no transaction or session state) share busy connections, up to this many on
+   * one, pipelined as postgres.js does; 0 or 1: never. 16.
    */
   pipelineDepth?: number
   /** Receives state changes (never one line per query, except slow queries): console, pino, winston, … */
