@@ -2,7 +2,8 @@
 // One measurement, in a process of its own: `node bench/worker.js <adapter> <workload> <ms>`.
 // Warms up, then runs the workload for <ms> and prints one JSON line: queries/s, latency
 // percentiles, client CPU per query (process-wide, so the addon's threads count), context
-// switches per query (every thread's), failed queries and peak RSS.
+// switches per query (every thread's), failed queries and peak RSS. BENCH_POOL overrides the pool
+// size (connections per server), to see what fewer or more connections do.
 
 const fs = require('node:fs')
 const { adapters } = require('./adapters')
@@ -51,7 +52,7 @@ function contextSwitches() {
 async function main() {
   const [adapterName, workloadName, msText] = process.argv.slice(2)
   const workload = workloads[workloadName]
-  const db = await adapters[adapterName](workload.pool ?? POOL_SIZE)
+  const db = await adapters[adapterName](Number(process.env.BENCH_POOL) || workload.pool || POOL_SIZE)
   await drive(db, workload, Math.min(1000, Number(msText) / 2)) // warm-up: pools, caches, JIT
   const latencies = []
   const cpuBefore = process.cpuUsage()
