@@ -48,18 +48,8 @@ impl Node {
                 let wait = self.pool.timeouts().wait.unwrap_or_default();
                 CoreError::from_pool(e, &self.label, wait)
             })?;
-            if self.drained(&conn) {
-                drop(Object::take(conn));
-                continue;
-            }
-            match settings::prepare(&conn, settings).await {
-                Ok(()) => return Ok(conn),
-                // The server refused a setting: the caller's to hear.
-                Err(e) if e.as_db_error().is_some() => {
-                    return Err(CoreError::from_driver(e, &self.label))
-                }
-                // A broken pooled connection: another one.
-                Err(_) => drop(Object::take(conn)),
+            if let Some(conn) = self.ready(conn, settings).await? {
+                return Ok(conn);
             }
         }
     }
@@ -77,16 +67,30 @@ impl Node {
                 Err(PoolError::Timeout(TimeoutType::Wait)) => return Ok(None),
                 Err(e) => return Err(CoreError::from_pool(e, &self.label, Duration::ZERO)),
             };
-            if self.drained(&conn) {
-                drop(Object::take(conn));
-                continue;
+            if let Some(conn) = self.ready(conn, None).await? {
+                return Ok(Some(conn));
             }
-            match settings::prepare(&conn, None).await {
-                Ok(()) => return Ok(Some(conn)),
-                Err(e) if e.as_db_error().is_some() => {
-                    return Err(CoreError::from_driver(e, &self.label))
-                }
-                Err(_) => drop(Object::take(conn)),
+        }
+    }
+
+    /// A checked-out connection with `settings` made, or `None` when it is closed instead:
+    /// opened before the latest drain, or broken. A setting the server refuses is the caller's
+    /// error.
+    async fn ready(
+        &self,
+        conn: Object,
+        settings: Option<&Settings>,
+    ) -> Result<Option<Object>, CoreError> {
+        if self.drained(&conn) {
+            drop(Object::take(conn));
+            return Ok(None);
+        }
+        match settings::prepare(&conn, settings).await {
+            Ok(()) => Ok(Some(conn)),
+            Err(e) if e.as_db_error().is_some() => Err(CoreError::from_driver(e, &self.label)),
+            Err(_) => {
+                drop(Object::take(conn));
+                Ok(None)
             }
         }
     }
