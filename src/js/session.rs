@@ -10,10 +10,12 @@ use napi_derive::napi;
 use super::completions::Completions;
 use super::convert::{causal, params, JsParam, JsServerMessage};
 use super::cursor::NativeCursor;
+use super::inline;
 use super::insights::deliver;
 use crate::core::client_link::ClientLink;
 use crate::core::cluster::Cluster;
 use crate::core::cursor as core_cursor;
+use crate::core::error::CoreError;
 use crate::core::insights::Trail;
 use crate::core::session::RoutingSession;
 
@@ -69,7 +71,7 @@ impl NativeSession {
         text_types: Option<Vec<u32>>,
         traced: Option<bool>,
     ) {
-        self.completions.begin(env.raw());
+        let idle = self.completions.begin(env.raw());
         let traced = traced.unwrap_or(false);
         let causal = causal(strong, min_lsn, track);
         let cluster = self.cluster.clone();
@@ -77,7 +79,8 @@ impl NativeSession {
         let session = self.session.clone();
         let params = params(values);
         let text_types = text_types.unwrap_or_default();
-        napi::bindgen_prelude::spawn(async move {
+        let settle = completions.clone();
+        let task = async move {
             let mut trail = Trail::new(traced);
             // The session is free again before JS hears of the outcome (see `release`).
             let outcome = session
@@ -86,6 +89,9 @@ impl NativeSession {
                 .run(&cluster, &text, &params, causal, &text_types, &mut trail)
                 .await;
             deliver(&completions, id, outcome, traced.then_some(trail));
+        };
+        inline::start(task, idle, move || {
+            deliver(&settle, id, Err(CoreError::panicked()), None)
         });
     }
 
