@@ -102,6 +102,8 @@ init_replica() {
 cmd_start() {
   local count="${1:-2}" i
   [[ "$count" =~ ^[0-9]+$ ]] || die "replica count must be a number, got '$count'"
+  # RRM_CLUSTER_DIR may name a folder that does not exist yet.
+  mkdir -p "$ROOT"
   if is_root; then chown postgres: "$ROOT"; chmod 700 "$ROOT"; fi
   [ -d "$(node_dir primary)" ] || init_primary
   pg_start primary
