@@ -5,7 +5,8 @@
 //! encodes the request, and writes it (`core::node::inline`); the worker wakes only when the
 //! answer arrives, and carries on with the statement from there. Only when nothing else is in
 //! flight (`RRM_INLINE`: `idle`, the default; `always`; `off`): under load the JS thread is the
-//! busier one, and the worker is awake anyway.
+//! busier one, and the worker is awake anyway. Wherever the statement runs, a panic in it settles
+//! its submission with an error instead of leaving its caller waiting.
 
 use std::future::Future;
 use std::panic::AssertUnwindSafe;
@@ -33,8 +34,16 @@ static MODE: LazyLock<Mode> = LazyLock::new(|| match std::env::var("RRM_INLINE")
 });
 
 /// Runs `task` (which settles its own submission), its first step here when `idle` allows;
-/// `failed` settles the submission instead if that step panics.
-pub fn start(task: impl Future<Output = ()> + Send + 'static, idle: bool, failed: impl FnOnce()) {
+/// `failed` settles the submission instead if the task panics, wherever it runs.
+pub fn start(
+    task: impl Future<Output = ()> + Send + 'static,
+    idle: bool,
+    failed: impl FnOnce() + Send + Unpin + 'static,
+) {
+    let task = Guarded {
+        task: Box::pin(task),
+        failed: Some(failed),
+    };
     let here = match *MODE {
         Mode::Off => false,
         Mode::Idle => idle,
@@ -50,15 +59,34 @@ pub fn start(task: impl Future<Output = ()> + Send + 'static, idle: bool, failed
     });
     let waker = Waker::from(parked.clone());
     let mut task: Task = Box::pin(task);
-    let polled = std::panic::catch_unwind(AssertUnwindSafe(|| {
-        napi::bindgen_prelude::within_runtime_if_available(|| {
-            node::inline(|| task.as_mut().poll(&mut Context::from_waker(&waker)))
-        })
-    }));
-    match polled {
-        Ok(Poll::Ready(())) => {}
-        Ok(Poll::Pending) => parked.park(task),
-        Err(_) => failed(),
+    let polled = napi::bindgen_prelude::within_runtime_if_available(|| {
+        node::inline(|| task.as_mut().poll(&mut Context::from_waker(&waker)))
+    });
+    if polled.is_pending() {
+        parked.park(task);
+    }
+}
+
+/// A task that settles through `failed` if it panics, instead of leaving its caller waiting.
+struct Guarded<F, P> {
+    task: Pin<Box<F>>,
+    failed: Option<P>,
+}
+
+impl<F: Future<Output = ()>, P: FnOnce() + Unpin> Future for Guarded<F, P> {
+    type Output = ();
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        let this = self.get_mut();
+        match std::panic::catch_unwind(AssertUnwindSafe(|| this.task.as_mut().poll(cx))) {
+            Ok(polled) => polled,
+            Err(_) => {
+                if let Some(failed) = this.failed.take() {
+                    failed();
+                }
+                Poll::Ready(())
+            }
+        }
     }
 }
 
