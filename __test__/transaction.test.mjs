@@ -132,3 +132,23 @@ test('a cursor as the first statement after BEGIN sees the transaction', async (
     client.release()
   }
 })
+
+test('BEGIN reaches the server with the statement after it, not before', async () => {
+  const client = await manager.getClient('write')
+  const side = new pg.Client(primaryConfig)
+  await side.connect()
+  try {
+    const { rows } = await client.query('SELECT pg_backend_pid() AS pid')
+    const state = async () =>
+      (await side.query('SELECT state FROM pg_stat_activity WHERE pid = $1', [rows[0].pid])).rows[0].state
+    await client.query('BEGIN')
+    assert.equal(await state(), 'idle')
+    await client.query('SELECT 1')
+    assert.equal(await state(), 'idle in transaction')
+    await client.query('COMMIT')
+    assert.equal(await state(), 'idle')
+  } finally {
+    client.release()
+    await side.end()
+  }
+})
