@@ -231,17 +231,22 @@ impl NativeManager {
     /// Checks out a dedicated connection; the client reaches `onComplete` under `id`.
     #[napi(catch_unwind, ts_args_type = "id: number, kind: 'read' | 'write'")]
     pub fn submit_get_client(&self, env: Env, id: u32, kind: ClientKindArg) {
-        self.completions.begin(env.raw());
+        let idle = self.completions.begin(env.raw());
         let kind = match kind {
             ClientKindArg::Read => ClientKind::Read,
             ClientKindArg::Write => ClientKind::Write,
         };
         let cluster = self.cluster.clone();
         let completions = self.completions.clone();
-        napi::bindgen_prelude::spawn(async move {
+        let settle = completions.clone();
+        // With an idle pooled connection, the whole checkout completes in its first step.
+        let task = async move {
             let checkout = cluster.checkout(kind, None).await;
             let client = checkout.map(|c| NativeClient::new(cluster, completions.clone(), c));
             completions.finish(id, Settled(client));
+        };
+        inline::start(task, idle, move || {
+            settle.finish(id, Settled::<NativeClient>(Err(CoreError::panicked())))
         });
     }
 
