@@ -40,7 +40,8 @@ pub fn start(
     idle: bool,
     failed: impl FnOnce() + Send + Unpin + 'static,
 ) {
-    let task = Guarded {
+    // One allocation for the task, whichever way it runs.
+    let mut task = Guarded {
         task: Box::pin(task),
         failed: Some(failed),
     };
@@ -58,9 +59,8 @@ pub fn start(
         task: Mutex::new(None),
     });
     let waker = Waker::from(parked.clone());
-    let mut task: Task = Box::pin(task);
     let polled = napi::bindgen_prelude::within_runtime_if_available(|| {
-        node::inline(|| task.as_mut().poll(&mut Context::from_waker(&waker)))
+        node::inline(|| Pin::new(&mut task).poll(&mut Context::from_waker(&waker)))
     });
     if polled.is_pending() {
         parked.park(task);
@@ -68,12 +68,12 @@ pub fn start(
 }
 
 /// A task that settles through `failed` if it panics, instead of leaving its caller waiting.
-struct Guarded<F, P> {
-    task: Pin<Box<F>>,
+struct Guarded<P> {
+    task: Task,
     failed: Option<P>,
 }
 
-impl<F: Future<Output = ()>, P: FnOnce() + Unpin> Future for Guarded<F, P> {
+impl<P: FnOnce() + Unpin> Future for Guarded<P> {
     type Output = ();
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
@@ -96,13 +96,13 @@ const PARKED: u8 = 2;
 const SPAWNED: u8 = 3;
 
 /// A task polled once here, waiting for its first wake to move to tokio.
-struct Parked {
+struct Parked<P> {
     state: AtomicU8,
-    task: Mutex<Option<Task>>,
+    task: Mutex<Option<Guarded<P>>>,
 }
 
-impl Parked {
-    fn park(&self, task: Task) {
+impl<P: FnOnce() + Send + Unpin + 'static> Parked<P> {
+    fn park(&self, task: Guarded<P>) {
         *self.task.lock().unwrap_or_else(|e| e.into_inner()) = Some(task);
         if self
             .state
@@ -124,7 +124,7 @@ impl Parked {
     }
 }
 
-impl Wake for Parked {
+impl<P: FnOnce() + Send + Unpin + 'static> Wake for Parked<P> {
     fn wake(self: Arc<Self>) {
         self.wake_by_ref();
     }

@@ -270,12 +270,17 @@ impl Node {
     ) -> Result<Reply, CoreError> {
         // Polled in order: BEGIN's request is queued before the statement's.
         let (begun, reply) = futures_util::future::join(
-            self.simple(conn, "BEGIN"),
+            self.begin(conn),
             self.run_on(conn, statements, params, false, text_types),
         )
         .await;
         begun?;
         reply
+    }
+
+    /// Opens a transaction block on `conn` (a deferred `BEGIN`, sent now).
+    pub async fn begin(&self, conn: &Object) -> Result<(), CoreError> {
+        self.simple(conn, "BEGIN").await
     }
 
     async fn simple(&self, conn: &Object, sql: &str) -> Result<(), CoreError> {

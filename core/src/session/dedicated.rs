@@ -185,10 +185,7 @@ impl Dedicated {
         };
         let node = cluster.node(self.member);
         if std::mem::take(&mut self.begin_deferred) {
-            if let Err(e) = node
-                .run_on(conn, &Statements::parse("BEGIN"), &[], false, &[])
-                .await
-            {
+            if let Err(e) = node.begin(conn).await {
                 return first.fail(e);
             }
         }
