@@ -125,6 +125,14 @@ export interface ManagerOptions {
    * one, pipelined as postgres.js does; 0 or 1: never. 16.
    */
   pipelineDepth?: number
+  /**
+   * Brisk statements — plain statements whose recent runs on a member took under 1 ms on
+   * average — join a busy connection with fewer than this many brisk statements on it before
+   * they take an idle one, pipelined (at most `pipelineDepth`); a slow statement, or one not
+   * yet seen, takes a connection of its own first. 0 or 1: every statement takes an idle
+   * connection first. 8.
+   */
+  briskDepth?: number
   /** Receives state changes (never one line per query, except slow queries): console, pino, winston, … */
   logger?: {
     info(event: ManagerEvent): unknown

@@ -170,3 +170,61 @@ test('a read timing out on a shared connection fails over; its neighbours are no
   assert.ok(manager.getMetrics().replicaFailovers > failoversBefore)
   assert.ok(pipelined(manager) > 0)
 })
+
+const PID = 'SELECT pg_backend_pid() AS pid'
+
+/** Runs `text` often enough, one at a time, for the manager to know how long it takes. */
+async function learn(manager, text, values = []) {
+  for (let i = 0; i < 20; i++) await manager.query(text, values)
+}
+
+test('brisk statements gather on a busy connection while the pool has idle ones; briskDepth: 1 keeps them apart', async () => {
+  // No replica: every statement on the primary's pool, which never runs out (4 at once, max 4).
+  const manager = await initializeReadReplicaManager(primaryConfig, [], { max: 4 })
+  await learn(manager, PID)
+  for (let round = 0; round < 10; round++) await Promise.all(Array.from({ length: 4 }, () => manager.query(PID)))
+  assert.ok(pipelined(manager) > 0, 'brisk statements shared a connection the pool could have matched')
+  await closeReadReplicaManager()
+
+  const apart = await initializeReadReplicaManager(primaryConfig, [], { max: 4, briskDepth: 1 })
+  await learn(apart, PID)
+  for (let round = 0; round < 10; round++) await Promise.all(Array.from({ length: 4 }, () => apart.query(PID)))
+  assert.equal(pipelined(apart), 0)
+})
+
+/** Waits until the primary runs a statement of the manager's whose text has `marker`. */
+async function running(side, marker) {
+  await waitFor(`${marker} running`, async () => {
+    const { rows } = await side.query(
+      "SELECT count(*)::int AS n FROM pg_stat_activity WHERE application_name = 'read-replica-manager' AND state = 'active' AND position($1 in query) > 0",
+      [marker],
+    )
+    return rows[0].n === 1
+  })
+}
+
+test('a statement never seen, or a brisk one that turned slow, gathers no brisk statement behind it', async () => {
+  // The slow statement's connection and one for the brisk ones (six, under briskDepth): the
+  // pool (max 4) never runs out.
+  const manager = await initializeReadReplicaManager(primaryConfig, [], { max: 4 })
+  const side = await sideChannel()
+  try {
+    await learn(manager, PID)
+    const SLEEP = 'SELECT pg_backend_pid() AS pid, pg_sleep($1::float8) AS rrm_brisk_sleep'
+    await learn(manager, SLEEP, [0])
+    for (const [text, values] of [
+      ['SELECT pg_backend_pid() AS pid, pg_sleep(0.5) AS rrm_never_seen', []],
+      [SLEEP, [0.5]],
+    ]) {
+      const slow = manager.query(text, values)
+      await running(side, text.slice(text.lastIndexOf(' ') + 1))
+      // Longer than a brisk connection may go without an answer and still take newcomers.
+      await new Promise((resolve) => setTimeout(resolve, 20))
+      const quick = await Promise.all(Array.from({ length: 6 }, () => manager.query(PID)))
+      const { rows } = await slow
+      for (const r of quick) assert.notEqual(r.rows[0].pid, rows[0].pid, `a quick statement waited behind ${text}`)
+    }
+  } finally {
+    await side.end()
+  }
+})

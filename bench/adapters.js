@@ -140,6 +140,10 @@ const adapters = {
   /** The manager with no connection shared (`pipelineDepth: 1`): what pipelining gives. */
   'manager-nopipe': (poolSize) => adapters.manager(poolSize, { pipelineDepth: 1 }),
 
+  /** The manager with brisk statements taking idle connections first (`briskDepth: 1`):
+   * what keeping them to few connections gives. */
+  'manager-nobrisk': (poolSize) => adapters.manager(poolSize, { briskDepth: 1 }),
+
   /** The manager with the statement stats off (`queryStatsSize: 0`): what the stats cost. */
   'manager-nostats': (poolSize) => adapters.manager(poolSize, { queryStatsSize: 0 }),
 
@@ -162,11 +166,13 @@ const adapters = {
     return adapters.manager(poolSize)
   },
 
+  /** BENCH_OPTIONS (JSON) adds options, to try a setting: `BENCH_OPTIONS='{"briskDepth":4}'`. */
   async manager(poolSize, options = {}) {
     const rrm = require('..')
     const { primary, replicas } = settings()
     const members = replicaMembers(replicas, process.env.BENCH_MEMBERS)
-    const manager = await rrm.initializeReadReplicaManager(primary, members, { max: poolSize, ...options })
+    const tried = JSON.parse(process.env.BENCH_OPTIONS ?? '{}')
+    const manager = await rrm.initializeReadReplicaManager(primary, members, { max: poolSize, ...options, ...tried })
     return {
       read: (text, values) => manager.query(text, values),
       write: (text, values) => manager.query(text, values),

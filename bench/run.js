@@ -147,8 +147,9 @@ async function benchmark() {
       // Read-your-writes sessions are measured where their cost shows: point reads and inserts;
       // manager.pg (the routing Pool and Client) on point reads and transactions.
       // What insights cost (stats off, a channel subscriber, OpenTelemetry) on point reads.
-      // Pipelining off (pipelineDepth: 1) where more statements run at once than connections.
-      const { sessions, pgApi, insights, pipeline } = workloads[workload]
+      // Pipelining off (pipelineDepth: 1) where more statements run at once than connections;
+      // brisk statements not gathered (briskDepth: 1) where many short ones run at once.
+      const { sessions, pgApi, insights, pipeline, brisk } = workloads[workload]
       const adapters = [
         ...ADAPTERS,
         ...(pgpoolRunning ? ['pgpool'] : []),
@@ -156,6 +157,7 @@ async function benchmark() {
         ...(pgApi ? ['manager-pg'] : []),
         ...(insights ? INSIGHT_ADAPTERS : []),
         ...(pipeline ? ['manager-nopipe'] : []),
+        ...(brisk ? ['manager-nobrisk'] : []),
       ]
       const order = adapters.map((_, i) => adapters[(i + round) % adapters.length])
       for (const adapter of order) {

@@ -17,6 +17,7 @@ const workloads = {
   },
   'point read x16': {
     inflight: 16,
+    brisk: true,
     sessions: true,
     pgApi: true,
     insights: true,
@@ -24,6 +25,7 @@ const workloads = {
   },
   'point read x64': {
     inflight: 64,
+    brisk: true,
     pipeline: true,
     run: (db) => db.read('SELECT id, i4, t FROM bench_items WHERE id = $1', [randomId()]),
   },
@@ -44,6 +46,7 @@ const workloads = {
   '10,000 rows x 6': { inflight: 2, run: (db) => db.read(RANGE, [rangeStart(10_000), 10_000]) },
   'insert x16': {
     inflight: 16,
+    brisk: true,
     sessions: true,
     run: (db) => db.write('INSERT INTO bench_writes (v, t) VALUES ($1, $2)', [randomId(), 'bench']),
   },

@@ -72,6 +72,9 @@ pub struct Options {
     /// Plain statements one pooled connection carries at once while the pool is busy (below 2:
     /// each statement has a connection of its own).
     pub pipeline_depth: usize,
+    /// Brisk statements one connection gathers before another is used, at most
+    /// `pipeline_depth` (below 2: they take an idle connection first, like every statement).
+    pub brisk_depth: usize,
 }
 
 impl Default for Options {
@@ -96,6 +99,7 @@ impl Default for Options {
             slow_query: None,
             prometheus_top_queries: 0,
             pipeline_depth: 16,
+            brisk_depth: 8,
         }
     }
 }
@@ -207,6 +211,13 @@ const OPTIONS: &[OptionSpec] = &[
         min: 0.0,
         // 0 and 1: no connection is shared.
         apply: |o, v| o.pipeline_depth = v as usize,
+    },
+    OptionSpec {
+        key: "briskDepth",
+        env: None,
+        min: 0.0,
+        // 0 and 1: brisk statements take idle connections first.
+        apply: |o, v| o.brisk_depth = v as usize,
     },
 ];
 

@@ -134,7 +134,7 @@ impl Node {
         loop {
             let remaining = deadline.map(|d| d.saturating_duration_since(Instant::now()));
             let conn = match shares {
-                true => self.shared_connection(remaining).await?,
+                true => self.shared_connection(statements, remaining).await?,
                 false => Held::Own(self.connection_within(remaining, options.settings).await?),
             };
             let reused = conn.reused();

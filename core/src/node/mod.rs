@@ -7,9 +7,11 @@
 //! - [`probe`]: the checker's connection and the WAL positions asked of a server.
 //! - [`execute`]: running a text on a connection, with retries on broken connections for reads.
 //! - [`lane`]: connections shared by concurrent plain statements (pipelining).
+//! - [`brisk`]: which statements are known to be short here (gathered onto few lanes).
 //! - [`portal`]: a cursor on one connection: its transaction, its portal, its batches.
 //! - [`server_text`]: the server's own text for values without a local text form.
 
+mod brisk;
 mod connect;
 mod driver;
 mod execute;
@@ -43,6 +45,8 @@ pub struct Node {
     pool: Pool,
     /// Pooled connections plain statements share while the pool is busy.
     lanes: lane::Lanes,
+    /// How long each statement's recent runs here took: which are brisk.
+    brisk: brisk::Brisk,
     /// Cancels statements on this node (TLS when the config asks for it).
     tls: MakeRustlsConnect,
     /// The health checker's own connection, kept apart from the pool so that a busy pool never
@@ -75,7 +79,8 @@ impl Node {
             label,
             config,
             pool,
-            lanes: lane::Lanes::new(options.pipeline_depth),
+            lanes: lane::Lanes::new(options.pipeline_depth, options.brisk_depth),
+            brisk: brisk::Brisk::new(),
             tls,
             checker: tokio::sync::Mutex::new(None),
             latency: LatencyHistogram::default(),
