@@ -11,7 +11,22 @@ function nextId(id) {
   return (id % MAX_ID) + 1
 }
 
+/** Empties a submission's entry once it has left `#pending` (see there). */
+function release(entry) {
+  entry.resolve = null
+  entry.reject = null
+  entry.finish = null
+}
+
 class Dispatcher {
+  /**
+   * id → `{ resolve, reject, finish }` of each submission not yet settled. An entry lets go of its
+   * functions when it leaves (`release`): V8 grows and shrinks a Map by copying it into a new hash
+   * table, and the old table keeps its entries (and a link to the new one). Once the Map is in the
+   * old generation those tables are too, and only a full GC frees them, so an entry that still held
+   * `resolve` kept its Promise and the result it settled with alive through every scavenge, into
+   * the old generation: most results did, under load, which grew the heap by tens of MB.
+   */
   #pending = new Map()
   /** id → handler, for news that keeps coming under one id (a client's notices and notifications). */
   #listeners = new Map()
@@ -43,14 +58,16 @@ class Dispatcher {
         continue
       }
       this.#pending.delete(batch[i])
+      const { resolve, reject, finish } = entry
+      release(entry)
       const value = batch[i + 1]
       if (value instanceof Error) {
-        entry.reject(value)
+        reject(value)
       } else {
         try {
-          entry.resolve(entry.finish(value))
+          resolve(finish(value))
         } catch (err) {
-          entry.reject(err)
+          reject(err)
         }
       }
     }
@@ -90,11 +107,13 @@ class Dispatcher {
   submit(submit, finish) {
     return new Promise((resolve, reject) => {
       const id = this.#nextFreeId()
-      this.#pending.set(id, { resolve, reject, finish })
+      const entry = { resolve, reject, finish }
+      this.#pending.set(id, entry)
       try {
         submit(id)
       } catch (err) {
         this.#pending.delete(id)
+        release(entry)
         reject(err)
       }
     })

@@ -1,7 +1,7 @@
 //! Wide results packed for JS on the worker thread: a column of numbers becomes one
 //! `Float64Array`, a column of text one string and its offsets, so that the JS thread makes a
-//! handful of Node-API calls per column instead of two per value. lib/result.js (`unpack`)
-//! turns each packed column back into the values the per-value path gives.
+//! handful of Node-API calls per column instead of two per value. lib/result.js (`packedRows`)
+//! fills the rows straight from each packed column, with the values the per-value path gives.
 //!
 //! Only results of at least [`min_rows`] rows are packed: for a point read a typed array costs
 //! more than the few values it replaces.
