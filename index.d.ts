@@ -409,7 +409,7 @@ export interface ReplicaStatus {
   eligible: boolean
   /** Statements this member ran. */
   queries: number
-  /** Of those, statements that shared a busy connection with others (pipelineDepth). */
+  /** Of those, statements that shared a busy connection with others (pipelineDepth, briskDepth). */
   pipelined: number
 }
 

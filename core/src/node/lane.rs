@@ -139,13 +139,10 @@ impl Lanes {
     fn join<'a>(
         &'a self,
         node: &'a Node,
-        others_wait: bool,
+        others_wait: impl FnOnce() -> bool,
         known: Known,
     ) -> Option<LaneGuard<'a>> {
-        if others_wait {
-            return None;
-        }
-        self.join_where(node, known, |loads| choose(loads, self.depth))
+        self.join_where(node, known, others_wait, |loads| choose(loads, self.depth))
     }
 
     /// A place on the fullest lane of brisk statements with fewer than `brisk_depth` on it, for
@@ -153,19 +150,24 @@ impl Lanes {
     fn join_brisk<'a>(
         &'a self,
         node: &'a Node,
-        others_wait: bool,
+        others_wait: impl FnOnce() -> bool,
         known: Known,
     ) -> Option<LaneGuard<'a>> {
-        if others_wait || !known.brisk || self.brisk_depth < 2 {
+        if !known.brisk || self.brisk_depth < 2 {
             return None;
         }
-        self.join_where(node, known, |loads| choose_brisk(loads, self.brisk_depth))
+        self.join_where(node, known, others_wait, |loads| {
+            choose_brisk(loads, self.brisk_depth)
+        })
     }
 
+    /// A place on the lane `choose` picks, unless `others_wait` — asked only when there is one,
+    /// since it takes the pool's lock.
     fn join_where<'a>(
         &'a self,
         node: &'a Node,
         known: Known,
+        others_wait: impl FnOnce() -> bool,
         choose: impl FnOnce(&mut dyn Iterator<Item = Load>) -> Option<usize>,
     ) -> Option<LaneGuard<'a>> {
         let now = self.now();
@@ -175,7 +177,11 @@ impl Lanes {
             idle: Duration::from_nanos(now.saturating_sub(l.progress.load(Ordering::Relaxed))),
             brisk: l.brisk.load(Ordering::Relaxed),
         });
-        let lane = open[choose(&mut loads)?].clone();
+        let chosen = choose(&mut loads)?;
+        if others_wait() {
+            return None;
+        }
+        let lane = open[chosen].clone();
         lane.users.fetch_add(1, Ordering::Relaxed);
         if !known.brisk {
             lane.brisk.store(false, Ordering::Relaxed);
@@ -373,7 +379,7 @@ impl Node {
         let known = self.known(statements);
         let checkout = async {
             if known.brisk {
-                if let Some(guard) = self.lanes.join_brisk(self, self.others_wait(), known) {
+                if let Some(guard) = self.lanes.join_brisk(self, || self.others_wait(), known) {
                     return Ok(guard);
                 }
             }
@@ -382,7 +388,10 @@ impl Node {
                 return Ok(self.lanes.start(self, conn, reused, known));
             }
             let queued = self.lanes.waiting.load(Ordering::Relaxed) > 0;
-            if let Some(guard) = self.lanes.join(self, queued || self.others_wait(), known) {
+            if let Some(guard) = self
+                .lanes
+                .join(self, || queued || self.others_wait(), known)
+            {
                 return Ok(guard);
             }
             self.lanes.waiting.fetch_add(1, Ordering::Relaxed);
@@ -391,7 +400,7 @@ impl Node {
                 let room = self.lanes.room.notified();
                 tokio::pin!(room);
                 room.as_mut().enable();
-                if let Some(guard) = self.lanes.join(self, self.others_wait(), known) {
+                if let Some(guard) = self.lanes.join(self, || self.others_wait(), known) {
                     return Ok(guard);
                 }
                 tokio::select! {
