@@ -6,6 +6,7 @@ use tokio::time::Instant;
 use super::{Causal, Checkout, ClientKind, Cluster};
 use crate::checker;
 use crate::error::CoreError;
+use crate::fingerprint::Fingerprint;
 use crate::health::Role;
 use crate::insights::Trail;
 use crate::lsn::Lsn;
@@ -60,6 +61,13 @@ impl Cluster {
     ) -> Result<Outcome, CoreError> {
         self.ensure_open()?;
         let started = std::time::Instant::now();
+        // Hashed once, for the insights and for the member's brisk statements.
+        let fingerprint = Fingerprint::of(statements);
+        trail.fingerprint = Some(fingerprint);
+        let options = StatementOptions {
+            fingerprint: Some(fingerprint),
+            ..options
+        };
         let (placement, route) = self.place(statements, route_override, causal);
         trail.route = Some(route);
         let outcome = match placement {

@@ -74,7 +74,9 @@ impl Insights {
         trail.wants_text |= slow;
         let fingerprint = match &self.stats {
             Some(stats) => {
-                let id = Fingerprint::of(statements);
+                let id = trail
+                    .fingerprint
+                    .unwrap_or_else(|| Fingerprint::of(statements));
                 stats.record(id, text, trail, elapsed, outcome.is_err())
             }
             None => trail.wants_text.then(|| text().into()),

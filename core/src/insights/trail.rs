@@ -3,6 +3,7 @@
 
 use std::sync::Arc;
 
+use crate::fingerprint::Fingerprint;
 use crate::router::{Route, Target};
 
 #[derive(Debug, Default)]
@@ -24,6 +25,8 @@ pub struct Trail {
     /// kept here when the statement is recorded.
     pub wants_text: bool,
     pub fingerprint_text: Option<Arc<str>>,
+    /// The statement's fingerprint, when the router's path hashed it already (it is hashed once).
+    pub fingerprint: Option<Fingerprint>,
 }
 
 impl Trail {

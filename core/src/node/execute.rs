@@ -15,6 +15,7 @@ use super::{Node, Object};
 use crate::client_link::ClientLink;
 use crate::command::{self, Command, Counts};
 use crate::error::CoreError;
+use crate::fingerprint::Fingerprint;
 use crate::lsn::Lsn;
 use crate::result::{Field, Outcome, QueryOutput, Reply};
 use crate::settings::Settings;
@@ -43,6 +44,8 @@ pub struct StatementOptions<'a> {
     pub text_types: &'a [u32],
     /// The routing client whose statement this is: linked to the connection while it runs.
     pub client: Option<&'a ClientLink>,
+    /// The statement's fingerprint, when the caller has it already (hashed once per statement).
+    pub fingerprint: Option<Fingerprint>,
 }
 
 /// What may be done again when a text fails on its connection.
@@ -134,7 +137,10 @@ impl Node {
         loop {
             let remaining = deadline.map(|d| d.saturating_duration_since(Instant::now()));
             let conn = match shares {
-                true => self.shared_connection(statements, remaining).await?,
+                true => {
+                    self.shared_connection(statements, options.fingerprint, remaining)
+                        .await?
+                }
                 false => Held::Own(self.connection_within(remaining, options.settings).await?),
             };
             let reused = conn.reused();

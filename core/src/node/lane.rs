@@ -374,9 +374,10 @@ impl Node {
     pub(super) async fn shared_connection(
         &self,
         statements: &Statements<'_>,
+        fingerprint: Option<Fingerprint>,
         limit: Option<Duration>,
     ) -> Result<Held<'_>, CoreError> {
-        let known = self.known(statements);
+        let known = self.known(statements, fingerprint);
         let checkout = async {
             if known.brisk {
                 if let Some(guard) = self.lanes.join_brisk(self, || self.others_wait(), known) {
@@ -422,16 +423,16 @@ impl Node {
         Ok(Held::Shared(guard))
     }
 
-    /// What is known of a shareable statement here: its fingerprint and whether it is brisk,
-    /// when brisk statements are gathered.
-    fn known(&self, statements: &Statements<'_>) -> Known {
+    /// What is known of a shareable statement here: its fingerprint (`fingerprint`, when the
+    /// caller has it) and whether it is brisk, when brisk statements are gathered.
+    fn known(&self, statements: &Statements<'_>, fingerprint: Option<Fingerprint>) -> Known {
         if self.lanes.brisk_depth < 2 {
             return Known {
                 fingerprint: None,
                 brisk: false,
             };
         }
-        let fingerprint = Fingerprint::of(statements);
+        let fingerprint = fingerprint.unwrap_or_else(|| Fingerprint::of(statements));
         Known {
             fingerprint: Some(fingerprint),
             brisk: self.brisk.is_brisk(fingerprint),

@@ -73,6 +73,7 @@ impl RoutingSession {
             settings,
             text_types,
             client: Some(&self.link),
+            ..StatementOptions::default()
         };
         let outcome = cluster
             .query_statements(&statements, params, None, causal, options, trail)
