@@ -181,24 +181,11 @@ function fillPacked(rows, key, packed, count, parse) {
     case VALUES:
       fillValues(rows, key, packed[1], count, parse)
       return
-    case NUMBERS: {
-      const values = packed[1]
-      const nullRows = packed[2]
-      let n = 0
-      let nextNull = nullRows === null ? -1 : nullRows[0]
-      for (let r = 0; r < count; r++) {
-        if (r === nextNull) {
-          rows[r][key] = null
-          nextNull = ++n < nullRows.length ? nullRows[n] : -1
-        } else {
-          rows[r][key] = parse === undefined ? values[r] : parse(values[r])
-        }
-      }
-      return
-    }
+    case NUMBERS:
     case INSTANTS: {
       const values = packed[1]
       const nullRows = packed[2]
+      const instants = packed[0] === INSTANTS
       let n = 0
       let nextNull = nullRows === null ? -1 : nullRows[0]
       for (let r = 0; r < count; r++) {
@@ -207,8 +194,8 @@ function fillPacked(rows, key, packed, count, parse) {
           nextNull = ++n < nullRows.length ? nullRows[n] : -1
         } else {
           const ms = values[r]
-          // pg gives ±Infinity (numbers) for infinite timestamps.
-          const value = ms === Infinity || ms === -Infinity ? ms : new Date(ms)
+          // Instants become Dates; pg gives ±Infinity (numbers) for infinite timestamps.
+          const value = instants && ms !== Infinity && ms !== -Infinity ? new Date(ms) : ms
           rows[r][key] = parse === undefined ? value : parse(value)
         }
       }
